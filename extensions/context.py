@@ -1,0 +1,141 @@
+"""Jinja extensions that derive the render context from the answers and the registry.
+
+Copier loads `ContextUpdater` by file path (see `_jinja_extensions` in copier.yml). The
+functions above it are pure so that `tests/unit` can exercise them without rendering.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as _secrets
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+# Copier imports this file by path, not as part of a package.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from registry import CORE, MODULES, Module, Setting  # noqa: E402
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+FALLBACK_SLUG = "service"
+
+
+def slugify(text: str) -> str:
+    """Turn any human project name into a distribution name: `Café Orders!` -> `cafe-orders`.
+
+    Accents are folded to ASCII; a name with no Latin letters at all (e.g. Cyrillic) falls
+    back to `service` so that the default stays valid and the user can type a better one.
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = re.sub(r"^[0-9-]+", "", slug)
+    return slug or FALLBACK_SLUG
+
+
+def generate_secrets(names: Iterable[str]) -> dict[str, str]:
+    """Fresh random secrets, URL-safe so that they can sit inside a database URL."""
+    return {name: _secrets.token_urlsafe(32) for name in names}
+
+
+def enabled_modules(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[Module]:
+    """The core followed by every optional module whose question was answered yes."""
+    chosen = [m for m in modules.values() if m.question and answers.get(m.question)]
+    return [CORE, *chosen]
+
+
+def combination_errors(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[str]:
+    """Why this set of modules cannot be rendered; empty when it can."""
+    on = {m.name for m in enabled_modules(answers, modules)}
+    errors: list[str] = []
+    for module in modules.values():
+        if module.name not in on:
+            continue
+        for needed in module.requires:
+            if needed not in on:
+                question = modules[needed].question
+                errors.append(f"{module.name} needs {needed}: answer {question}=true.")
+        for clash in module.conflicts:
+            if clash in on and module.name < clash:
+                errors.append(f"{module.name} and {clash} cannot be on together.")
+    return errors
+
+
+def excluded_paths(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> str:
+    """The file patterns of the modules that are off, one per line for `_exclude`."""
+    on = {m.name for m in enabled_modules(answers, modules)}
+    patterns = [p for m in modules.values() if m.name not in on for p in m.files]
+    return "\n".join(patterns)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+class _Pending(dict[str, Any]):
+    """Answers so far. Copier also runs the hook while it is still asking questions, when
+    later answers do not exist yet; they format as empty until they do."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _env_line(setting: Setting, template: str, values: Mapping[str, Any]) -> dict[str, str]:
+    return {"name": setting.env, "value": template.format_map(values), "doc": setting.doc}
+
+
+def derive(
+    answers: Mapping[str, Any],
+    modules: Mapping[str, Module],
+    secrets: Mapping[str, str],
+) -> dict[str, Any]:
+    """Everything the templates need to know about the chosen modules."""
+    chosen = enabled_modules(answers, modules)
+    settings = [s for m in chosen for s in m.settings]
+    values = _Pending(answers, secrets=secrets)
+    return {
+        "modules": [m.name for m in chosen],
+        "dependencies": sorted(_unique(d for m in chosen for d in m.dependencies)),
+        "dev_dependencies": sorted(_unique(d for m in chosen for d in m.dev_dependencies)),
+        "app_settings": [s for s in settings if s.app],
+        "env_example": [_env_line(s, s.example, values) for s in settings],
+        "env_local": [
+            _env_line(s, s.example if s.local is None else s.local, values) for s in settings
+        ],
+        "routers": [r for m in chosen for r in m.routers],
+        "compose_services": {k: v for m in chosen for k, v in m.compose_services.items()},
+        "excluded_paths": excluded_paths(answers, modules),
+        "combination_errors": "\n".join(combination_errors(answers, modules)),
+    }
+
+
+class ContextUpdater(ContextHook):
+    """Adds the derived context to every template Copier renders."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        # One Copier run uses one Jinja environment, so secrets made here are the same in
+        # every file of the run and are never part of the answers.
+        self._secrets = generate_secrets(n for m in [CORE, *MODULES.values()] for n in m.secrets)
+
+    def hook(self, context: dict[str, Any]) -> None:
+        context.update(derive(context, MODULES, self._secrets))
+
+
+class Filters(Extension):
+    """Filters that copier.yml uses before the context hook has anything to work on."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["slugify"] = slugify
+        environment.tests["matching"] = _matching
+
+
+def _matching(value: object, pattern: str) -> bool:
+    return re.fullmatch(pattern, str(value)) is not None

@@ -1,0 +1,254 @@
+"""The registry of what the generated service is made of.
+
+Every part of the generated service that can be switched on or off is declared here
+exactly once, as a `Module`: the packages it needs, the settings it reads, the compose
+services it runs, the routers it mounts and the files it owns. Templates never test a
+module's question themselves; they ask the render context that `context.py` derives from
+this registry (`dependencies`, `settings`, `routers`, `excluded_paths`, ...).
+
+`CORE` is the always-on base service. It is declared with the same vocabulary so that the
+templates have one loop per concern instead of a hand-written part plus a loop for modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable of the generated service.
+
+    `annotation` and `default` are Python source for the field in `app/core/settings.py`;
+    a `default` of None makes the field required. `app=False` marks a variable that only
+    the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env` and
+    `.env.example` but is not a field of the settings class.
+
+    `local` is the value written to the developer's git-ignored `.env`. It is a
+    `str.format` template over the render context (answers plus `secrets`), so generated
+    secrets reach `.env` and nowhere else. `example` is what `.env.example` shows and must
+    never hold a real secret.
+    """
+
+    name: str
+    annotation: str
+    doc: str
+    default: str | None = None
+    example: str = ""
+    local: str | None = None
+    app: bool = True
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return self.name.upper()
+
+
+@dataclass(frozen=True)
+class Router:
+    """An `APIRouter` that the application mounts: `from <module> import <attr>`."""
+
+    module: str
+    prefix: str = ""
+    attr: str = "router"
+
+    @property
+    def alias(self) -> str:
+        """A unique local name for the import in the router wiring module."""
+        return self.module.rsplit(".", 1)[-1] + "_" + self.attr
+
+
+@dataclass(frozen=True)
+class Module:
+    """Everything one part of the service contributes to a rendered project.
+
+    `question` is the boolean answer in `copier.yml` that switches the module on; the core
+    has none. `files` are gitwildmatch patterns, relative to the project root, of the files
+    the module owns: when the module is off they are excluded from the render, so no trace
+    of it is left behind. `requires` names modules that must be on with it and `conflicts`
+    names modules that cannot be; both are checked before anything is written.
+    """
+
+    name: str
+    summary: str
+    question: str | None = None
+    requires: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    dev_dependencies: tuple[str, ...] = ()
+    settings: tuple[Setting, ...] = ()
+    secrets: tuple[str, ...] = ()
+    routers: tuple[Router, ...] = ()
+    compose_services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+
+CORE = Module(
+    name="core",
+    summary="The base service: API, async PostgreSQL access, migrations, logging.",
+    dependencies=(
+        "fastapi>=0.123,<1",
+        "uvicorn[standard]>=0.35,<1",
+        "pydantic>=2.11,<3",
+        "pydantic-settings>=2.10,<3",
+        "sqlalchemy[asyncio]>=2.1,<2.2",
+        "asyncpg>=0.30,<1",
+        "alembic>=1.16,<2",
+        "structlog>=25.1",
+    ),
+    dev_dependencies=(
+        "httpx>=0.28,<1",
+        "mypy>=1.17",
+        "pre-commit>=4",
+        "pytest>=8.4",
+        "pytest-asyncio>=1.1",
+        "ruff>=0.12",
+    ),
+    secrets=("secret_key", "postgres_password", "app_db_password"),
+    settings=(
+        Setting(
+            name="environment",
+            annotation='Literal["development", "test", "staging", "production"]',
+            default='"development"',
+            example="development",
+            doc="Where it runs; outside development and test, weak secrets are refused.",
+        ),
+        Setting(
+            name="log_level",
+            annotation='Literal["DEBUG", "INFO", "WARNING", "ERROR"]',
+            default='"INFO"',
+            example="INFO",
+            doc="Lowest level that is logged.",
+        ),
+        Setting(
+            name="log_format",
+            annotation='Literal["json", "console"]',
+            default='"json"',
+            example="console",
+            doc="json for machines (production), console for people (development).",
+        ),
+        Setting(
+            name="secret_key",
+            annotation="SecretStr",
+            example="change-me",
+            local="{secrets[secret_key]}",
+            secret=True,
+            doc="Signs tokens and cookies. Generated per project; keep it out of git.",
+        ),
+        Setting(
+            name="database_url",
+            annotation="str",
+            example="postgresql+asyncpg://{database_name}_app:change-me@localhost:5432/{database_name}",
+            local=(
+                "postgresql+asyncpg://{database_name}_app:{secrets[app_db_password]}"
+                "@localhost:5432/{database_name}"
+            ),
+            doc="Database the API serves from, as the least-privilege application role.",
+        ),
+        Setting(
+            name="migration_database_url",
+            annotation="str | None",
+            default="None",
+            example="postgresql+asyncpg://postgres:change-me@localhost:5432/{database_name}",
+            local=(
+                "postgresql+asyncpg://postgres:{secrets[postgres_password]}"
+                "@localhost:5432/{database_name}"
+            ),
+            doc="Database Alembic migrates, as a role allowed to change the schema.",
+        ),
+        Setting(
+            name="test_database_url",
+            annotation="str | None",
+            default="None",
+            example="postgresql+asyncpg://postgres:change-me@localhost:5432/{database_name}_test",
+            local=(
+                "postgresql+asyncpg://postgres:{secrets[postgres_password]}"
+                "@localhost:5432/{database_name}_test"
+            ),
+            doc="Database the tests migrate and use; default: DATABASE_URL's name + _test.",
+        ),
+        Setting(
+            name="db_pool_size",
+            annotation="int",
+            default="Field(default=10, ge=1)",
+            example="10",
+            doc="Connections each process keeps open.",
+        ),
+        Setting(
+            name="db_max_overflow",
+            annotation="int",
+            default="Field(default=10, ge=0)",
+            example="10",
+            doc="Extra connections allowed under burst load.",
+        ),
+        Setting(
+            name="db_pool_timeout",
+            annotation="float",
+            default="Field(default=10.0, gt=0)",
+            example="10",
+            doc="Seconds a request waits for a free connection before failing.",
+        ),
+        Setting(
+            name="db_pool_recycle",
+            annotation="int",
+            default="Field(default=1800, ge=-1)",
+            example="1800",
+            doc="Seconds after which a connection is replaced (-1: never).",
+        ),
+        Setting(
+            name="db_statement_timeout_ms",
+            annotation="int",
+            default="Field(default=15000, ge=0)",
+            example="15000",
+            doc="Server-side limit for one statement, so a bad query cannot hold a connection.",
+        ),
+        Setting(
+            name="db_echo",
+            annotation="bool",
+            default="False",
+            example="false",
+            doc="Log every SQL statement (development only: it is slow and verbose).",
+        ),
+        Setting(
+            name="cors_origins",
+            annotation="list[str]",
+            default="[]",
+            example='["http://localhost:3000"]',
+            local="[]",
+            doc="Origins allowed to call the API from a browser (JSON list).",
+        ),
+        Setting(
+            name="postgres_password",
+            annotation="str",
+            app=False,
+            secret=True,
+            example="change-me",
+            local="{secrets[postgres_password]}",
+            doc="Password of the compose database's superuser (compose and migrations only).",
+        ),
+        Setting(
+            name="app_db_password",
+            annotation="str",
+            app=False,
+            secret=True,
+            example="change-me",
+            local="{secrets[app_db_password]}",
+            doc="Password of the application role that sql/init_db.sql creates.",
+        ),
+        Setting(
+            name="http_port",
+            annotation="int",
+            app=False,
+            example="{http_port}",
+            doc="Host port compose publishes the API on.",
+        ),
+    ),
+    routers=(
+        Router(module="app.api.health"),
+        Router(module="app.api.v1.items", prefix="/api/v1"),
+    ),
+)
+
+# Optional modules, keyed by name. Each is switched by its `question` in copier.yml.
+MODULES: dict[str, Module] = {}

@@ -1,0 +1,25 @@
+"""One transaction per request: commit when the endpoint succeeds, roll back on any error."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.database import Database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+# scope="function" commits before the response is sent, so a failed commit becomes an
+# error response instead of a 2xx for data that was never stored.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

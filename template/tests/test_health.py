@@ -1,0 +1,25 @@
+from httpx import AsyncClient
+
+
+async def test_liveness_answers_without_touching_dependencies(client: AsyncClient) -> None:
+    response = await client.get("/health/live")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {}}
+
+
+async def test_readiness_reports_the_database(client: AsyncClient) -> None:
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+async def test_every_response_carries_a_request_id(client: AsyncClient) -> None:
+    generated = await client.get("/health/live")
+    echoed = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    refused = await client.get("/health/live", headers={"X-Request-ID": "bad id\twith tab"})
+
+    assert len(generated.headers["x-request-id"]) == 32
+    assert echoed.headers["x-request-id"] == "abc-123"
+    assert refused.headers["x-request-id"] != "bad id\twith tab"
