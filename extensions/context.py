@@ -6,6 +6,7 @@ functions above it are pure so that `tests/unit` can exercise them without rende
 
 from __future__ import annotations
 
+import json
 import re
 import secrets as _secrets
 import sys
@@ -21,7 +22,7 @@ from jinja2.ext import Extension
 # Copier imports this file by path, not as part of a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registry import CORE, MODULES, Module, Setting  # noqa: E402
+from registry import CORE, MODULES, Module, Setting
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FALLBACK_SLUG = "service"
@@ -61,9 +62,13 @@ def combination_errors(answers: Mapping[str, Any], modules: Mapping[str, Module]
             if needed not in on:
                 question = modules[needed].question
                 errors.append(f"{module.name} needs {needed}: answer {question}=true.")
-        for clash in module.conflicts:
-            if clash in on and module.name < clash:
-                errors.append(f"{module.name} and {clash} cannot be on together.")
+    clashes = {
+        tuple(sorted((module.name, clash)))
+        for module in modules.values()
+        for clash in module.conflicts
+        if module.name in on and clash in on
+    }
+    errors += [f"{a} and {b} cannot be on together." for a, b in sorted(clashes)]
     return errors
 
 
@@ -134,7 +139,29 @@ class Filters(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["slugify"] = slugify
+        environment.filters["pystr"] = python_string
+        environment.filters["quoted"] = quoted
+        environment.filters["display_width"] = display_width
         environment.tests["matching"] = _matching
+
+
+def python_string(text: str) -> str:
+    """A Python string literal as `ruff format` writes it: double quotes unless single
+    quotes need fewer escapes, and non-ASCII characters kept as they are."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    body = text.replace("\\", "\\\\").replace(quote, "\\" + quote)
+    return f"{quote}{body}{quote}"
+
+
+def quoted(text: str) -> str:
+    """A double-quoted string valid in TOML and YAML alike, non-ASCII kept readable."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in an editor (and for ruff's line length): wide characters,
+    such as CJK, count twice."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _matching(value: object, pattern: str) -> bool:

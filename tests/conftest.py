@@ -1,0 +1,133 @@
+"""Shared fixtures: the template as a git repo, PostgreSQL, and rendered projects."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+from tests.postgres import Server, find_server
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Variables the rendered service reads; the harness decides them, not the caller's shell.
+SERVICE_VARIABLES = ("DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY")
+# Plugins of the template's own test environment that the rendered suite must not load.
+FOREIGN_PLUGINS = ("-p", "no:copier", "-p", "no:gitconfig", "-p", "no:dir-equal")
+
+
+@pytest.fixture(scope="session")
+def copier_template_paths() -> list[str]:
+    # Only what Copier reads: copying the whole checkout would drag .venv along.
+    return ["copier.yml", "template", "extensions"]
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    return find_server(tmp_path_factory.mktemp("postgres"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def render(template: Path, destination: Path, **answers: Any) -> Path:
+    copier.run_copy(
+        str(template), destination, data=answers, defaults=True, unsafe=True, quiet=True
+    )
+    return destination
+
+
+CACHE_DIRS = frozenset({".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__", ".git"})
+
+
+@dataclass
+class Project:
+    """A rendered project, and the commands its developers would run in it."""
+
+    path: Path
+    pg: Server
+    databases: list[str] = field(default_factory=list)
+
+    def new_database(self) -> str:
+        """A fresh, empty database for this project, dropped at the end of the session."""
+        name = self.pg.create_database()
+        self.databases.append(name)
+        return self.pg.database_url(name)
+
+    def env(self, database_url: str | None = None, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        if database_url:
+            env |= {
+                "DATABASE_URL": database_url,
+                "MIGRATION_DATABASE_URL": database_url,
+                "TEST_DATABASE_URL": database_url,
+            }
+        return env | extra
+
+    def run(
+        self, *command: str, database_url: str | None = None, timeout: float = 600, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a tool of the test environment inside the project; fail with its output."""
+        return self._run([sys.executable, "-m", *command], database_url, timeout, env)
+
+    def python(self, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """Run Python code inside the project, as its own scripts would."""
+        return self._run([sys.executable, "-c", code], None, 60, env)
+
+    def _run(
+        self, argv: list[str], database_url: str | None, timeout: float, env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            argv,
+            cwd=self.path,
+            env=self.env(database_url, **env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"`{' '.join(argv[1:])}` exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+        return result
+
+    def files(self) -> list[Path]:
+        """What the template rendered: everything but tool caches."""
+        return [
+            p
+            for p in self.path.rglob("*")
+            if p.is_file() and not CACHE_DIRS.intersection(p.relative_to(self.path).parts)
+        ]
+
+    def read(self, relative: str) -> str:
+        return (self.path / relative).read_text(encoding="utf-8")
+
+    def drop_databases(self) -> None:
+        for name in self.databases:
+            self.pg.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def default_project(
+    copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server
+) -> Iterator[Project]:
+    """The project a team gets with every default answer (a free port, to run in parallel)."""
+    path = render(
+        copier_template, tmp_path_factory.mktemp("default") / "service", http_port=free_port()
+    )
+    project = Project(path=path, pg=pg)
+    yield project
+    project.drop_databases()

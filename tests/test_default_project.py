@@ -1,0 +1,131 @@
+"""The default render: static checks, migrations and its own test suite, all for real."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import compose
+import pytest
+import yaml
+
+from tests.conftest import BIN, FOREIGN_PLUGINS, Project
+
+# `${{ ... }}` is GitHub Actions syntax, not Jinja left behind.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
+COMPOSE = Path(compose.__file__).parent / "docker-compose"
+
+
+def test_no_jinja_is_left_behind(default_project: Project) -> None:
+    files = default_project.files()
+
+    assert not [p for p in files if p.suffix == ".jinja"]
+    leftovers = [
+        f"{p.relative_to(default_project.path)}:{n}"
+        for p in files
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if LEFTOVER_JINJA.search(line)
+    ]
+    assert leftovers == []
+
+
+def test_no_blank_line_debris(default_project: Project) -> None:
+    debris = [
+        str(p.relative_to(default_project.path))
+        for p in default_project.files()
+        if "\n\n\n\n" in p.read_text(encoding="utf-8")
+        or p.read_text(encoding="utf-8").startswith("\n")
+    ]
+    assert debris == []
+
+
+def test_ruff_check_and_format(default_project: Project) -> None:
+    default_project.run("ruff", "check", ".")
+    default_project.run("ruff", "format", "--check", ".")
+
+
+def test_mypy_strict(default_project: Project) -> None:
+    config = tomllib.loads(default_project.read("pyproject.toml"))["tool"]["mypy"]
+    assert config["strict"] is True
+
+    result = default_project.run("mypy")
+
+    assert "Success: no issues found" in result.stdout
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "sql/db.Dockerfile"])
+def test_hadolint(default_project: Project, dockerfile: str) -> None:
+    result = subprocess.run(
+        [BIN / "hadolint", dockerfile],
+        cwd=default_project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_runs_as_non_root_with_a_healthcheck(default_project: Project) -> None:
+    dockerfile = default_project.read("Dockerfile")
+
+    assert re.search(r"^USER 1001:1001$", dockerfile, re.MULTILINE)
+    assert "HEALTHCHECK" in dockerfile
+    assert dockerfile.count("FROM ") == 2
+
+
+def test_compose_file_is_valid(default_project: Project) -> None:
+    result = subprocess.run(
+        [COMPOSE, "config", "--quiet"],
+        cwd=default_project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+    services = yaml.safe_load(default_project.read("docker-compose.yml"))["services"]
+    assert services["api"]["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    assert all("healthcheck" in services[name] for name in ("db", "api"))
+
+
+def test_compose_refuses_to_start_without_secrets(default_project: Project) -> None:
+    result = subprocess.run(
+        [COMPOSE, "--env-file", "/dev/null", "config", "--quiet"],
+        cwd=default_project.path,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "in .env" in result.stderr
+
+
+def test_alembic_upgrade_check_downgrade(default_project: Project) -> None:
+    url = default_project.new_database()
+
+    default_project.run("alembic", "upgrade", "head", database_url=url)
+    check = default_project.run("alembic", "check", database_url=url)
+    default_project.run("alembic", "downgrade", "base", database_url=url)
+    current = default_project.run("alembic", "current", database_url=url)
+
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+    assert "(head)" not in current.stdout
+
+
+def test_generated_test_suite_passes(default_project: Project) -> None:
+    url = default_project.new_database()
+
+    result = default_project.run("pytest", "-q", *FOREIGN_PLUGINS, database_url=url)
+
+    summary = result.stdout.strip().splitlines()[-1]
+    print(f"generated suite: {summary}")
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed
+    assert int(passed.group(1)) >= 50
+    assert not re.search(r"failed|error", summary)

@@ -1,0 +1,219 @@
+"""The service started the way its Dockerfile starts it, against a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, Project, free_port, render
+from tests.postgres import Server
+
+
+def dockerfile_command(project: Project) -> list[str]:
+    match = re.search(r"^CMD (\[.*\])$", project.read("Dockerfile"), re.MULTILINE)
+    assert match, "the Dockerfile has no exec-form CMD"
+    command: list[str] = json.loads(match.group(1))
+    return command
+
+
+def request(url: str, body: dict[str, object] | None = None) -> tuple[int, dict[str, object]]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[str], timeout: float = 30) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        assert process.poll() is None, f"the service exited:\n{process.stdout.read()}"  # type: ignore[union-attr]
+        try:
+            if request(f"{base}/health/live")[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"no healthy answer within {timeout}s")
+
+
+@contextmanager
+def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
+    """Start the Dockerfile's CMD as a real process; yield its base URL once it is healthy."""
+    command = dockerfile_command(project)
+    port = int(command[command.index("--port") + 1])
+    assert command[0] == "uvicorn"
+    # The container binds 0.0.0.0; here loopback is enough.
+    command = [str(BIN / "uvicorn"), *command[1:]]
+    command[command.index("--host") + 1] = "127.0.0.1"
+    process = subprocess.Popen(
+        command,
+        cwd=project.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+        print(output[-3000:])
+
+
+def test_started_as_in_the_dockerfile_it_serves_health_and_items(
+    default_project: Project,
+) -> None:
+    url = default_project.new_database()
+    default_project.run("alembic", "upgrade", "head", database_url=url)
+    env = default_project.env(url, ENVIRONMENT="production", LOG_FORMAT="json")
+
+    with serve(default_project, env) as base:
+        assert request(f"{base}/health/ready") == (
+            200,
+            {"status": "ok", "checks": {"database": "ok"}},
+        )
+        status, created = request(f"{base}/api/v1/items", {"name": "bolt", "quantity": 3})
+        assert status == 201
+        assert request(f"{base}/api/v1/items/{created['id']}") == (200, created)
+        status, error = request(f"{base}/api/v1/items", {"name": ""})
+        assert status == 422
+        assert error["error"]["code"] == "validation_error"  # type: ignore[index]
+
+
+def test_production_refuses_a_placeholder_secret(default_project: Project) -> None:
+    env = default_project.env(
+        default_project.pg.database_url("postgres"),
+        ENVIRONMENT="production",
+        SECRET_KEY="change-me",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from app.main import create_app; create_app()"],
+        cwd=default_project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder" in result.stderr
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    project: Project
+    database: str
+    app_password: str
+
+
+@pytest.fixture
+def provisioned(copier_template: Path, tmp_path: Path, pg: Server) -> Iterator[Provisioned]:
+    """A project whose databases and role were created by its own sql/init_db.sql."""
+    if not shutil.which("psql") or not pg.can_create_roles():
+        pytest.skip("needs psql and a PostgreSQL role that may create roles")
+    database = f"tpl_{uuid.uuid4().hex[:10]}"
+    path = render(
+        copier_template, tmp_path / "service", database_name=database, http_port=free_port()
+    )
+    project = Project(path=path, pg=pg)
+    password = uuid.uuid4().hex
+    try:
+        subprocess.run(
+            [
+                "psql",
+                "--no-psqlrc",
+                "--quiet",
+                pg.database_url("postgres", driver="postgresql"),
+                "--file",
+                "sql/init_db.sql",
+            ],
+            cwd=path,
+            env={**os.environ, "APP_DB_PASSWORD": password},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        yield Provisioned(project=project, database=database, app_password=password)
+    finally:
+        for name in (database, f"{database}_test"):
+            pg.drop_database(name)
+        pg.admin(f"DROP ROLE IF EXISTS {database}_app")
+
+
+def test_init_db_sql_creates_a_least_privilege_role(provisioned: Provisioned) -> None:
+    project, database = provisioned.project, provisioned.database
+    app_url = project.pg.url.set(
+        drivername="postgresql+asyncpg",
+        database=database,
+        username=f"{database}_app",
+        password=provisioned.app_password,
+    ).render_as_string(hide_password=False)
+    # Migrations run as the owner (the superuser), as the compose migrate service does.
+    project.run("alembic", "upgrade", "head", database_url=project.pg.database_url(database))
+
+    # The application role reads and writes rows through the running service...
+    env = project.env(app_url)
+    with serve(project, env) as base:
+        status, _ = request(f"{base}/api/v1/items", {"name": "made by the app role"})
+        assert status == 201
+
+    # ...but may not change the schema.
+    ddl = subprocess.run(
+        [
+            "psql",
+            "--no-psqlrc",
+            app_url.replace("+asyncpg", ""),
+            "-c",
+            "CREATE TABLE intruder (id int)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ddl.returncode != 0
+    assert "permission denied" in ddl.stderr
+
+
+def test_init_db_sql_refuses_to_run_without_a_password(
+    copier_template: Path, tmp_path: Path, pg: Server
+) -> None:
+    if not shutil.which("psql"):
+        pytest.skip("needs psql")
+    path = render(copier_template, tmp_path / "service", database_name="never_created")
+    env = {k: v for k, v in os.environ.items() if k != "APP_DB_PASSWORD"}
+
+    result = subprocess.run(
+        [
+            "psql",
+            "--no-psqlrc",
+            pg.database_url("postgres", driver="postgresql"),
+            "--file",
+            "sql/init_db.sql",
+        ],
+        cwd=path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "APP_DB_PASSWORD must be set" in result.stderr

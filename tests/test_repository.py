@@ -1,0 +1,77 @@
+"""Promises the repository makes about itself."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+
+from packaging.requirements import Requirement
+
+from tests.conftest import REPO_ROOT, Project
+
+
+def readme_commands() -> list[str]:
+    head = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("\n## ")[0]
+    return re.findall(r"```(?:sh|bash)\n(.*?)\n```", head, re.DOTALL)
+
+
+def test_readme_opens_with_the_render_and_the_test_command() -> None:
+    render, test = readme_commands()[:2]
+
+    assert "copier copy" in render
+    assert "pytest" in test
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    test = readme_commands()[1]
+
+    assert test in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_this_environment_satisfies_the_rendered_project(default_project: Project) -> None:
+    """The rendered project is checked with this environment's tools, so it must fit it."""
+    project = tomllib.loads(default_project.read("pyproject.toml"))
+    requirements = [
+        *project["project"]["dependencies"],
+        *project["dependency-groups"]["dev"],
+    ]
+    unmet = []
+    for line in requirements:
+        requirement = Requirement(line)
+        try:
+            installed = version(requirement.name)
+        except PackageNotFoundError:
+            unmet.append(f"{line} (not installed)")
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            unmet.append(f"{line} (installed {installed})")
+
+    assert unmet == []
+
+
+def test_docs_describe_both_layouts() -> None:
+    docs = {p.name for p in (REPO_ROOT / "docs").glob("*.md")}
+
+    assert {"template.md", "generated-service.md"} <= docs
+
+
+def test_generated_readme_documents_the_everyday_commands(default_project: Project) -> None:
+    readme = default_project.read("README.md")
+
+    for command in ("make up", "make install", "make test", "make migrate", "copier update"):
+        assert command in readme, command
+
+
+def test_template_code_is_lint_clean() -> None:
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "extensions", "tests"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout

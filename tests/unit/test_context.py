@@ -1,0 +1,153 @@
+"""The context extension and the registry, without rendering anything."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "extensions"))
+
+from context import (
+    FALLBACK_SLUG,
+    SLUG_PATTERN,
+    combination_errors,
+    derive,
+    enabled_modules,
+    excluded_paths,
+    generate_secrets,
+    slugify,
+)
+from registry import CORE, MODULES, Module, Router, Setting
+
+CACHE = Module(
+    name="cache",
+    question="with_cache",
+    summary="Redis cache.",
+    dependencies=("redis>=5", "fastapi>=0.123,<1"),
+    settings=(
+        Setting(
+            name="redis_url", annotation="str", doc="Redis.", example="redis://localhost:6379/0"
+        ),
+    ),
+    compose_services={"redis": {"image": "redis:7-alpine"}},
+    routers=(Router(module="app.api.v1.cache", prefix="/api/v1"),),
+    files=("app/cache/**", "tests/test_cache.py"),
+)
+WORKER = Module(
+    name="worker",
+    question="with_worker",
+    summary="Background jobs.",
+    requires=("cache",),
+    conflicts=("sync",),
+    files=("app/worker.py",),
+)
+SYNC = Module(name="sync", question="with_sync", summary="A clashing module.")
+FAKE = {m.name: m for m in (CACHE, WORKER, SYNC)}
+SECRETS = {"secret_key": "s" * 43, "postgres_password": "p" * 43, "app_db_password": "a" * 43}
+ANSWERS = {"database_name": "orders", "http_port": 8000}
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Orders API", "orders-api"),
+        ("Café déjà vu", "cafe-deja-vu"),
+        ("  --Lots   of -- punctuation!! ", "lots-of-punctuation"),
+        ("42 Answers", "answers"),
+        ("日本語のサービス", FALLBACK_SLUG),
+        ("", FALLBACK_SLUG),
+    ],
+)
+def test_slugify(name: str, slug: str) -> None:
+    assert slugify(name) == slug
+    assert SLUG_PATTERN.fullmatch(slugify(name))
+
+
+def test_secrets_are_fresh_and_url_safe() -> None:
+    first, second = generate_secrets(["a", "b"]), generate_secrets(["a", "b"])
+
+    assert first["a"] != second["a"]
+    assert first["a"] != first["b"]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{40,}", value) for value in first.values())
+
+
+def test_core_is_always_on_and_modules_follow_their_question() -> None:
+    assert enabled_modules({}, FAKE) == [CORE]
+    assert enabled_modules({"with_cache": True}, FAKE) == [CORE, CACHE]
+    assert enabled_modules({"with_cache": False}, FAKE) == [CORE]
+
+
+def test_files_of_modules_that_are_off_are_excluded() -> None:
+    assert excluded_paths({"with_cache": True, "with_worker": True}, FAKE) == ""
+    assert excluded_paths({}, FAKE).splitlines() == [
+        "app/cache/**",
+        "tests/test_cache.py",
+        "app/worker.py",
+    ]
+
+
+def test_impossible_combinations_are_explained() -> None:
+    assert combination_errors({"with_cache": True, "with_worker": True}, FAKE) == []
+    assert combination_errors({"with_worker": True}, FAKE) == [
+        "worker needs cache: answer with_cache=true."
+    ]
+    assert combination_errors(
+        {"with_cache": True, "with_worker": True, "with_sync": True}, FAKE
+    ) == ["sync and worker cannot be on together."]
+
+
+def test_derive_merges_what_the_enabled_modules_contribute() -> None:
+    off = derive(ANSWERS, FAKE, SECRETS)
+    on = derive({**ANSWERS, "with_cache": True}, FAKE, SECRETS)
+
+    assert off["modules"] == ["core"]
+    assert on["modules"] == ["core", "cache"]
+    assert "redis>=5" in on["dependencies"]
+    assert "redis>=5" not in off["dependencies"]
+    # A dependency two modules declare is listed once.
+    assert on["dependencies"].count("fastapi>=0.123,<1") == 1
+    assert on["dependencies"] == sorted(on["dependencies"])
+    assert on["compose_services"] == {"redis": {"image": "redis:7-alpine"}}
+    assert off["compose_services"] == {}
+    assert [r.module for r in on["routers"]][-1] == "app.api.v1.cache"
+    assert "REDIS_URL" in [v["name"] for v in on["env_example"]]
+    assert "REDIS_URL" not in [v["name"] for v in off["env_example"]]
+
+
+def test_secrets_reach_the_local_env_only() -> None:
+    derived = derive(ANSWERS, MODULES, SECRETS)
+    local = {v["name"]: v["value"] for v in derived["env_local"]}
+    example = {v["name"]: v["value"] for v in derived["env_example"]}
+
+    assert local["SECRET_KEY"] == SECRETS["secret_key"]
+    assert SECRETS["app_db_password"] in local["DATABASE_URL"]
+    assert local["DATABASE_URL"].endswith("@localhost:5432/orders")
+    assert not [v for v in example.values() for s in SECRETS.values() if s in v]
+    assert all(s.secret is False or s.example == "change-me" for s in CORE.settings)
+
+
+def test_derive_tolerates_questions_not_answered_yet() -> None:
+    # Copier runs the hook while it is still prompting.
+    derived = derive({}, MODULES, SECRETS)
+
+    assert (
+        "postgresql+asyncpg://_app:"
+        in {v["name"]: v["value"] for v in derived["env_local"]}["DATABASE_URL"]
+    )
+
+
+def test_registry_is_consistent() -> None:
+    names = [s.env for m in (CORE, *MODULES.values()) for s in m.settings]
+    assert len(names) == len(set(names)), "a variable is declared twice"
+    questions = [m.question for m in MODULES.values()]
+    assert len(questions) == len(set(questions))
+    for module in MODULES.values():
+        assert module.question, f"{module.name} has no question"
+        assert set(module.requires) <= set(MODULES), f"{module.name} requires an unknown module"
+    for setting in CORE.settings:
+        # Each doc becomes a docstring in app/core/settings.py and must fit the line limit.
+        assert len(setting.doc) <= 88, setting.name
+        assert setting.app or setting.default is None
