@@ -76,5 +76,6 @@ async def test_unexpected_error_rolls_back_and_hides_details(
 
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["x-request-id"] == response.json()["error"]["request_id"]
     assert "bug" not in response.text
     assert await names(connection) == []

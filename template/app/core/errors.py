@@ -107,11 +107,6 @@ async def _pool_timeout(_: Request, __: Exception) -> JSONResponse:
     return error_response(503, "service_unavailable", "The service is overloaded; retry shortly.")
 
 
-async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", error=type(exc).__name__)
-    return error_response(500, "internal_error", "An unexpected error occurred.")
-
-
 def register_error_handlers(app: FastAPI) -> None:
     handlers: dict[type[Exception], Any] = {
         AppError: _app_error,
@@ -119,7 +114,6 @@ def register_error_handlers(app: FastAPI) -> None:
         RequestValidationError: _validation_error,
         DBAPIError: _database_error,
         PoolTimeoutError: _pool_timeout,
-        Exception: _unexpected_error,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)

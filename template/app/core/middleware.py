@@ -1,4 +1,4 @@
-"""Request id and access logging, as plain ASGI middleware to keep the hot path cheap."""
+"""Request id, access log and the last-resort 500, as plain ASGI middleware (cheap)."""
 
 import re
 import time
@@ -7,6 +7,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import error_response
 from app.core.logging import bind_request_id
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -28,7 +29,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         bind_request_id(request_id)
         header = (REQUEST_ID_HEADER, request_id.encode())
-        status = 500
+        status = 0
         started = time.perf_counter()
 
         async def send_with_request_id(message: Message) -> None:
@@ -40,6 +41,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            # Answered here rather than by Starlette's outermost error middleware, so that
+            # the 500 is in the error schema and carries the request id like any response.
+            log.exception("unhandled_error", error=type(exc).__name__)
+            if status:
+                raise  # the response has started; all that is left is to drop the connection
+            response = error_response(500, "internal_error", "An unexpected error occurred.")
+            await response(scope, receive, send_with_request_id)
         finally:
             log.info(
                 "request",
