@@ -117,6 +117,34 @@ def test_production_refuses_a_placeholder_secret(default_project: Project) -> No
     assert "SECRET_KEY is a placeholder" in result.stderr
 
 
+def init_db(path: Path, pg: Server, app_password: str | None) -> subprocess.CompletedProcess[str]:
+    """Run sql/init_db.sql as the compose db container does: as the superuser, with the
+    application role's password (or none) in the environment."""
+    env = {k: v for k, v in os.environ.items() if k != "APP_DB_PASSWORD"}
+    if app_password is not None:
+        env["APP_DB_PASSWORD"] = app_password
+    return psql(
+        pg.database_url("postgres", driver="postgresql"),
+        "--file",
+        "sql/init_db.sql",
+        cwd=path,
+        env=env,
+    )
+
+
+def psql(
+    url: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["psql", "--no-psqlrc", "--quiet", url, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @dataclass(frozen=True)
 class Provisioned:
     project: Project
@@ -136,21 +164,8 @@ def provisioned(copier_template: Path, tmp_path: Path, pg: Server) -> Iterator[P
     project = Project(path=path, pg=pg)
     password = uuid.uuid4().hex
     try:
-        subprocess.run(
-            [
-                "psql",
-                "--no-psqlrc",
-                "--quiet",
-                pg.database_url("postgres", driver="postgresql"),
-                "--file",
-                "sql/init_db.sql",
-            ],
-            cwd=path,
-            env={**os.environ, "APP_DB_PASSWORD": password},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        result = init_db(path, pg, password)
+        assert result.returncode == 0, result.stderr
         yield Provisioned(project=project, database=database, app_password=password)
     finally:
         for name in (database, f"{database}_test"):
@@ -176,18 +191,7 @@ def test_init_db_sql_creates_a_least_privilege_role(provisioned: Provisioned) ->
         assert status == 201
 
     # ...but may not change the schema.
-    ddl = subprocess.run(
-        [
-            "psql",
-            "--no-psqlrc",
-            app_url.replace("+asyncpg", ""),
-            "-c",
-            "CREATE TABLE intruder (id int)",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ddl = psql(app_url.replace("+asyncpg", ""), "-c", "CREATE TABLE intruder (id int)")
     assert ddl.returncode != 0
     assert "permission denied" in ddl.stderr
 
@@ -198,22 +202,7 @@ def test_init_db_sql_refuses_to_run_without_a_password(
     if not shutil.which("psql"):
         pytest.skip("needs psql")
     path = render(copier_template, tmp_path / "service", database_name="never_created")
-    env = {k: v for k, v in os.environ.items() if k != "APP_DB_PASSWORD"}
-
-    result = subprocess.run(
-        [
-            "psql",
-            "--no-psqlrc",
-            pg.database_url("postgres", driver="postgresql"),
-            "--file",
-            "sql/init_db.sql",
-        ],
-        cwd=path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = init_db(path, pg, app_password=None)
 
     assert result.returncode != 0
     assert "APP_DB_PASSWORD must be set" in result.stderr

@@ -56,7 +56,7 @@ def error_response(
             code=code, message=message, request_id=current_request_id(), details=list(details)
         )
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+    return JSONResponse(body.model_dump(mode="json"), status_code=int(status))
 
 
 def sqlstate(exc: DBAPIError) -> str | None:
