@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -129,3 +130,23 @@ def test_generated_test_suite_passes(default_project: Project) -> None:
     assert passed
     assert int(passed.group(1)) >= 50
     assert not re.search(r"failed|error", summary)
+
+
+def test_new_revisions_come_out_lint_clean(default_project: Project, tmp_path: Path) -> None:
+    # A copy, so that the extra revision does not reach the other tests of this project.
+    copy = Project(path=tmp_path / "service", pg=default_project.pg)
+    shutil.copytree(default_project.path, copy.path, ignore=shutil.ignore_patterns(".*_cache"))
+    url = copy.new_database()
+    copy.run("alembic", "upgrade", "head", database_url=url)
+
+    copy.run("alembic", "revision", "--autogenerate", "-m", "add nothing", database_url=url)
+
+    revisions = list((copy.path / "app/db/migrations/versions").glob("*_add_nothing.py"))
+    assert len(revisions) == 1
+    copy.run("ruff", "check", str(revisions[0]))
+    copy.run("ruff", "format", "--check", str(revisions[0]))
+    copy.drop_databases()
+
+
+def test_pre_commit_config_is_valid(default_project: Project) -> None:
+    default_project.run("pre_commit", "validate-config", ".pre-commit-config.yaml")
