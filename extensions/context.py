@@ -79,6 +79,11 @@ def excluded_paths(answers: Mapping[str, Any], modules: Mapping[str, Module]) ->
     return "\n".join(patterns)
 
 
+def _import(path: str) -> dict[str, str]:
+    module, _, name = path.partition(":")
+    return {"module": module, "name": name}
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -108,12 +113,23 @@ def derive(
         "modules": [m.name for m in chosen],
         "dependencies": sorted(_unique(d for m in chosen for d in m.dependencies)),
         "dev_dependencies": sorted(_unique(d for m in chosen for d in m.dev_dependencies)),
-        "app_settings": [s for s in settings if s.app],
+        "app_settings": [
+            {
+                "name": s.name,
+                "annotation": s.annotation,
+                "default": None if s.default is None else s.default.format_map(values),
+                "doc": s.doc,
+            }
+            for s in settings
+            if s.app
+        ],
         "env_example": [_env_line(s, s.example, values) for s in settings],
         "env_local": [
             _env_line(s, s.example if s.local is None else s.local, values) for s in settings
         ],
         "routers": [r for m in chosen for r in m.routers],
+        "models": [_import(path) for m in chosen for path in m.models],
+        "startup_hooks": [h for m in chosen for h in m.startup],
         "compose_services": {k: v for m in chosen for k, v in m.compose_services.items()},
         "excluded_paths": excluded_paths(answers, modules),
         "combination_errors": "\n".join(combination_errors(answers, modules)),

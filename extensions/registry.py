@@ -21,7 +21,8 @@ class Setting:
     """One environment variable of the generated service.
 
     `annotation` and `default` are Python source for the field in `app/core/settings.py`;
-    a `default` of None makes the field required. `app=False` marks a variable that only
+    a `default` of None makes the field required. `default` may use the same `str.format`
+    placeholders as `local` (e.g. `"{project_slug}"`). `app=False` marks a variable that only
     the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env` and
     `.env.example` but is not a field of the settings class.
 
@@ -60,6 +61,18 @@ class Router:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """An async function `(settings, database) -> None` the app's lifespan awaits at start."""
+
+    module: str
+    function: str
+
+    @property
+    def import_line(self) -> str:
+        return f"from {self.module} import {self.function}"
+
+
+@dataclass(frozen=True)
 class Module:
     """Everything one part of the service contributes to a rendered project.
 
@@ -68,6 +81,9 @@ class Module:
     the module owns: when the module is off they are excluded from the render, so no trace
     of it is left behind. `requires` names modules that must be on with it and `conflicts`
     names modules that cannot be; both are checked before anything is written.
+
+    `models` are `module:Class` paths that `app/models/__init__.py` imports so that Alembic
+    sees them; `startup` hooks run in the app's lifespan, in registry order.
     """
 
     name: str
@@ -80,6 +96,8 @@ class Module:
     settings: tuple[Setting, ...] = ()
     secrets: tuple[str, ...] = ()
     routers: tuple[Router, ...] = ()
+    models: tuple[str, ...] = ()
+    startup: tuple[Hook, ...] = ()
     compose_services: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: tuple[str, ...] = ()
 
@@ -248,7 +266,83 @@ CORE = Module(
         Router(module="app.api.health"),
         Router(module="app.api.v1.items", prefix="/api/v1"),
     ),
+    models=("app.models.item:Item",),
+)
+
+AUTH = Module(
+    name="auth",
+    question="with_auth",
+    summary="Users, OAuth2 password login, rotating refresh tokens, permissions.",
+    dependencies=(
+        "pyjwt>=2.10,<3",
+        "pwdlib[argon2]>=0.2.1,<1",
+        "python-multipart>=0.0.20",
+        "email-validator>=2.2,<3",
+    ),
+    secrets=("first_superuser_password",),
+    settings=(
+        Setting(
+            name="access_token_minutes",
+            annotation="int",
+            default="Field(default=15, ge=1)",
+            example="15",
+            doc="Lifetime of an access token (a JWT).",
+        ),
+        Setting(
+            name="refresh_token_days",
+            annotation="int",
+            default="Field(default=14, ge=1)",
+            example="14",
+            doc="Lifetime of a refresh token; each use replaces it with a new one.",
+        ),
+        Setting(
+            name="jwt_issuer",
+            annotation="str",
+            default='"{project_slug}"',
+            example="{project_slug}",
+            doc="The iss claim this service writes into tokens and insists on reading.",
+        ),
+        Setting(
+            name="first_superuser_email",
+            annotation="str | None",
+            default="None",
+            example="admin@example.com",
+            local="{author_email}",
+            doc="Admin created at start-up if missing (with the password below).",
+        ),
+        Setting(
+            name="first_superuser_password",
+            annotation="SecretStr | None",
+            default="None",
+            example="change-me",
+            local="{secrets[first_superuser_password]}",
+            secret=True,
+            doc="Password of that first admin. Generated per project.",
+        ),
+    ),
+    routers=(
+        Router(module="app.api.v1.auth", prefix="/api/v1"),
+        Router(module="app.api.v1.users", prefix="/api/v1"),
+    ),
+    models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
+    startup=(Hook(module="app.auth.bootstrap", function="ensure_first_superuser"),),
+    files=(
+        "app/auth",
+        "app/api/v1/auth.py",
+        "app/api/v1/users.py",
+        "app/db/repositories/users.py",
+        "app/db/repositories/refresh_tokens.py",
+        "app/models/user.py",
+        "app/models/refresh_token.py",
+        "app/schema/user.py",
+        "app/schema/token.py",
+        "app/services/users.py",
+        "app/services/tokens.py",
+        "app/db/migrations/versions/0002_create_users.py",
+        "tests/auth_helpers.py",
+        "tests/test_auth_*.py",
+    ),
 )
 
 # Optional modules, keyed by name. Each is switched by its `question` in copier.yml.
-MODULES: dict[str, Module] = {}
+MODULES: dict[str, Module] = {module.name: module for module in (AUTH,)}

@@ -13,10 +13,13 @@ from typing import Any
 
 import copier
 import pytest
+import yaml
 
 from tests.postgres import Server, find_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The extensions are loaded by Copier by path; the tests import them the same way.
+sys.path.insert(0, str(REPO_ROOT / "extensions"))
 BIN = Path(sys.executable).parent
 # Variables the rendered service reads; the harness decides them, not the caller's shell.
 SERVICE_VARIABLES = ("DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY")
@@ -112,6 +115,10 @@ class Project:
             if p.is_file() and not CACHE_DIRS.intersection(p.relative_to(self.path).parts)
         ]
 
+    def answers(self) -> dict[str, Any]:
+        answers: dict[str, Any] = yaml.safe_load(self.read(".copier-answers.yml"))
+        return answers
+
     def read(self, relative: str) -> str:
         return (self.path / relative).read_text(encoding="utf-8")
 
@@ -120,14 +127,51 @@ class Project:
             self.pg.drop_database(name)
 
 
+# Renders that every render check runs against, by name. Each differs from the defaults
+# only in its modules; the port is free so that sessions can run side by side.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "without-auth": {"with_auth": False},
+}
+
+
+@pytest.fixture(scope="session")
+def rendered(
+    copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server
+) -> Iterator[dict[str, Project]]:
+    """Each variant, rendered once per session on first use."""
+    projects: dict[str, Project] = {}
+    yield projects
+    for project in projects.values():
+        project.drop_databases()
+
+
+def _variant(
+    name: str, rendered: dict[str, Project], template: Path, base: Path, pg: Server
+) -> Project:
+    if name not in rendered:
+        path = render(template, base / name / "service", http_port=free_port(), **VARIANTS[name])
+        rendered[name] = Project(path=path, pg=pg)
+    return rendered[name]
+
+
+@pytest.fixture(scope="session", params=list(VARIANTS))
+def project(
+    request: pytest.FixtureRequest,
+    rendered: dict[str, Project],
+    copier_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg: Server,
+) -> Project:
+    return _variant(request.param, rendered, copier_template, tmp_path_factory.getbasetemp(), pg)
+
+
 @pytest.fixture(scope="session")
 def default_project(
-    copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server
-) -> Iterator[Project]:
-    """The project a team gets with every default answer (a free port, to run in parallel)."""
-    path = render(
-        copier_template, tmp_path_factory.mktemp("default") / "service", http_port=free_port()
-    )
-    project = Project(path=path, pg=pg)
-    yield project
-    project.drop_databases()
+    rendered: dict[str, Project],
+    copier_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg: Server,
+) -> Project:
+    """The project a team gets with every default answer."""
+    return _variant("default", rendered, copier_template, tmp_path_factory.getbasetemp(), pg)

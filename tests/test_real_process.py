@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,9 +32,21 @@ def dockerfile_command(project: Project) -> list[str]:
     return command
 
 
-def request(url: str, body: dict[str, object] | None = None) -> tuple[int, dict[str, object]]:
+def request(
+    url: str,
+    body: dict[str, object] | None = None,
+    *,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
+) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = urllib.parse.urlencode(form).encode()
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=5) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -79,24 +93,61 @@ def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
         print(output[-3000:])
 
 
-def test_started_as_in_the_dockerfile_it_serves_health_and_items(
-    default_project: Project,
-) -> None:
-    url = default_project.new_database()
-    default_project.run("alembic", "upgrade", "head", database_url=url)
-    env = default_project.env(url, ENVIRONMENT="production", LOG_FORMAT="json")
+def env_file(project: Project) -> dict[str, str]:
+    lines = project.read(".env").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
-    with serve(default_project, env) as base:
+
+def sign_in(base: str, email: str, password: str) -> str:
+    status, tokens = request(
+        f"{base}/api/v1/auth/token", form={"username": email, "password": password}
+    )
+    assert status == 200, tokens
+    token: str = tokens["access_token"]
+    return token
+
+
+def new_member(project: Project, base: str) -> str | None:
+    """With auth on: sign a new member up over HTTP and return their access token."""
+    if not project.answers().get("with_auth", False):
+        return None
+    assert request(f"{base}/api/v1/items", {"name": "bolt"})[0] == 401
+    email, password = f"{uuid.uuid4().hex[:8]}@example.com", "a long enough passphrase"
+    assert request(f"{base}/api/v1/auth/signup", {"email": email, "password": password})[0] == 201
+    return sign_in(base, email, password)
+
+
+def test_started_as_in_the_dockerfile_it_serves_health_and_items(project: Project) -> None:
+    url = project.new_database()
+    project.run("alembic", "upgrade", "head", database_url=url)
+    env = project.env(url, ENVIRONMENT="production", LOG_FORMAT="json")
+
+    with serve(project, env) as base:
         assert request(f"{base}/health/ready") == (
             200,
             {"status": "ok", "checks": {"database": "ok"}},
         )
-        status, created = request(f"{base}/api/v1/items", {"name": "bolt", "quantity": 3})
+        token = new_member(project, base)
+        status, created = request(f"{base}/api/v1/items", {"name": "bolt"}, token=token)
         assert status == 201
         assert request(f"{base}/api/v1/items/{created['id']}") == (200, created)
-        status, error = request(f"{base}/api/v1/items", {"name": ""})
+        status, error = request(f"{base}/api/v1/items", {"name": ""}, token=token)
         assert status == 422
-        assert error["error"]["code"] == "validation_error"  # type: ignore[index]
+        assert error["error"]["code"] == "validation_error"
+
+
+def test_the_first_admin_from_env_can_sign_in(default_project: Project) -> None:
+    """The generated .env names an admin with a generated password; start-up creates it."""
+    url = default_project.new_database()
+    default_project.run("alembic", "upgrade", "head", database_url=url)
+    local = env_file(default_project)
+
+    with serve(default_project, default_project.env(url)) as base:
+        token = sign_in(base, local["FIRST_SUPERUSER_EMAIL"], local["FIRST_SUPERUSER_PASSWORD"])
+        status, me = request(f"{base}/api/v1/users/me", token=token)
+
+    assert status == 200
+    assert me["is_admin"] is True
 
 
 def test_production_refuses_a_placeholder_secret(default_project: Project) -> None:
@@ -187,7 +238,8 @@ def test_init_db_sql_creates_a_least_privilege_role(provisioned: Provisioned) ->
     # The application role reads and writes rows through the running service...
     env = project.env(app_url)
     with serve(project, env) as base:
-        status, _ = request(f"{base}/api/v1/items", {"name": "made by the app role"})
+        token = new_member(project, base)
+        status, _ = request(f"{base}/api/v1/items", {"name": "made by the app role"}, token=token)
         assert status == 201
 
     # ...but may not change the schema.

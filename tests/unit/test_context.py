@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "extensions"))
-
 from context import (
     FALLBACK_SLUG,
     SLUG_PATTERN,
@@ -46,7 +41,12 @@ WORKER = Module(
 )
 SYNC = Module(name="sync", question="with_sync", summary="A clashing module.")
 FAKE = {m.name: m for m in (CACHE, WORKER, SYNC)}
-SECRETS = {"secret_key": "s" * 43, "postgres_password": "p" * 43, "app_db_password": "a" * 43}
+SECRETS = {
+    "secret_key": "s" * 43,
+    "postgres_password": "p" * 43,
+    "app_db_password": "a" * 43,
+    "first_superuser_password": "f" * 43,
+}
 ANSWERS = {"database_name": "orders", "http_port": 8000}
 
 
@@ -151,3 +151,28 @@ def test_registry_is_consistent() -> None:
         # Each doc becomes a docstring in app/core/settings.py and must fit the line limit.
         assert len(setting.doc) <= 88, setting.name
         assert setting.app or setting.default is None
+
+
+def test_defaults_may_use_the_answers() -> None:
+    issuer = next(
+        s
+        for s in derive({"project_slug": "orders", "with_auth": True}, MODULES, SECRETS)[
+            "app_settings"
+        ]
+        if s["name"] == "jwt_issuer"
+    )
+
+    assert issuer["default"] == '"orders"'
+
+
+def test_models_and_startup_hooks_follow_the_modules() -> None:
+    on = derive({**ANSWERS, "with_auth": True}, MODULES, SECRETS)
+    off = derive({**ANSWERS, "with_auth": False}, MODULES, SECRETS)
+
+    assert {"module": "app.models.user", "name": "User"} in on["models"]
+    assert [m["name"] for m in off["models"]] == ["Item"]
+    assert [h.import_line for h in on["startup_hooks"]] == [
+        "from app.auth.bootstrap import ensure_first_superuser"
+    ]
+    assert off["startup_hooks"] == []
+    assert off["excluded_paths"].splitlines() == list(MODULES["auth"].files)

@@ -1,8 +1,8 @@
 """Application errors and the handlers that turn every failure into an `ErrorResponse`."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -26,6 +26,10 @@ class AppError(Exception):
 
     status_code = HTTPStatus.BAD_REQUEST
     code = "bad_request"
+    headers: ClassVar[Mapping[str, str]] = {}
+    # Most refusals undo the request's writes. One whose side effect is the point (revoking
+    # stolen credentials, say) sets this, and the request's transaction is committed.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, message: str, details: Sequence[ErrorDetail] = ()) -> None:
         super().__init__(message)
@@ -66,7 +70,9 @@ def sqlstate(exc: DBAPIError) -> str | None:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    response = error_response(exc.status_code, exc.code, exc.message, exc.details)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

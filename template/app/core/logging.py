@@ -21,6 +21,17 @@ def redact_sensitive(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+class _CurrentStdout:
+    """Writes to whatever sys.stdout is at the time of writing. Loggers are cached on first
+    use, so a stream fixed then would miss a later swap (pytest's capsys, reloaders)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure_logging(level: str, fmt: Literal["json", "console"]) -> None:
     """Route structlog and the standard library (uvicorn, SQLAlchemy) to one stdout stream."""
     shared: list[Processor] = [
@@ -37,26 +48,26 @@ def configure_logging(level: str, fmt: Literal["json", "console"]) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        # Resolved per logger, so a replaced sys.stdout (tests, reloaders) is honoured.
-        logger_factory=structlog.WriteLoggerFactory(),
+        logger_factory=structlog.WriteLoggerFactory(file=_CurrentStdout()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
 
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(_CurrentStdout())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            foreign_pre_chain=shared,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # uvicorn installs its own handlers before the app is imported; send its records through ours.
+    # uvicorn installs its own handlers before the app is imported; send its records through
+    # ours. Its access log is dropped: RequestContextMiddleware logs each request instead.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
+        uvicorn_logger.propagate = name != "uvicorn.access"
 
 
 def bind_request_id(request_id: str) -> None:

@@ -1,4 +1,5 @@
-"""One transaction per request: commit when the endpoint succeeds, roll back on any error."""
+"""One transaction per request: commit when the endpoint succeeds, roll back on any error
+(except an `AppError` that `keeps_changes`)."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -6,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import AppError
 from app.db.database import Database
 
 
@@ -14,6 +16,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with database.sessionmaker() as session:
         try:
             yield session
+        except AppError as exc:
+            await (session.commit() if exc.keeps_changes else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -27,15 +27,15 @@ class ItemService:
     async def page(self, params: ListParams) -> tuple[Sequence[Item], int]:
         return await self.repository.page(params)
 
-    async def create(self, data: ItemCreate) -> Item:
-        item = Item(**data.model_dump())
+    async def create(self, data: ItemCreate, **columns: object) -> Item:
+        """`columns` are values the caller decides rather than the client (an owner, say)."""
+        item = Item(**data.model_dump(), **columns)
         try:
             return await self.repository.add(item)
         except IntegrityError as exc:
             raise self._conflict(exc, data.name) from exc
 
-    async def update(self, item_id: int, data: ItemUpdate) -> Item:
-        item = await self.get(item_id)
+    async def update(self, item: Item, data: ItemUpdate) -> Item:
         for field, value in data.model_dump(exclude_unset=True).items():
             setattr(item, field, value)
         try:
@@ -44,8 +44,7 @@ class ItemService:
             # After a failed flush the item cannot be read again; name it from the request.
             raise self._conflict(exc, data.name) from exc
 
-    async def delete(self, item_id: int) -> None:
-        item = await self.get(item_id)
+    async def delete(self, item: Item) -> None:
         item.soft_delete()
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""The default render: static checks, migrations and its own test suite, all for real."""
+"""Every variant's render: static checks, migrations and its own test suite, all for real."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
 COMPOSE = Path(compose.__file__).parent / "docker-compose"
 
 
-def test_no_jinja_is_left_behind(default_project: Project) -> None:
-    files = default_project.files()
+def test_no_jinja_is_left_behind(project: Project) -> None:
+    files = project.files()
 
     assert not [p for p in files if p.suffix == ".jinja"]
     leftovers = [
-        f"{p.relative_to(default_project.path)}:{n}"
+        f"{p.relative_to(project.path)}:{n}"
         for p in files
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
         if LEFTOVER_JINJA.search(line)
@@ -32,35 +32,35 @@ def test_no_jinja_is_left_behind(default_project: Project) -> None:
     assert leftovers == []
 
 
-def test_no_blank_line_debris(default_project: Project) -> None:
+def test_no_blank_line_debris(project: Project) -> None:
     debris = [
-        str(p.relative_to(default_project.path))
-        for p in default_project.files()
+        str(p.relative_to(project.path))
+        for p in project.files()
         if "\n\n\n\n" in p.read_text(encoding="utf-8")
         or p.read_text(encoding="utf-8").startswith("\n")
     ]
     assert debris == []
 
 
-def test_ruff_check_and_format(default_project: Project) -> None:
-    default_project.run("ruff", "check", ".")
-    default_project.run("ruff", "format", "--check", ".")
+def test_ruff_check_and_format(project: Project) -> None:
+    project.run("ruff", "check", ".")
+    project.run("ruff", "format", "--check", ".")
 
 
-def test_mypy_strict(default_project: Project) -> None:
-    config = tomllib.loads(default_project.read("pyproject.toml"))["tool"]["mypy"]
+def test_mypy_strict(project: Project) -> None:
+    config = tomllib.loads(project.read("pyproject.toml"))["tool"]["mypy"]
     assert config["strict"] is True
 
-    result = default_project.run("mypy")
+    result = project.run("mypy")
 
     assert "Success: no issues found" in result.stdout
 
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "sql/db.Dockerfile"])
-def test_hadolint(default_project: Project, dockerfile: str) -> None:
+def test_hadolint(project: Project, dockerfile: str) -> None:
     result = subprocess.run(
         [BIN / "hadolint", dockerfile],
-        cwd=default_project.path,
+        cwd=project.path,
         capture_output=True,
         text=True,
         check=False,
@@ -68,25 +68,25 @@ def test_hadolint(default_project: Project, dockerfile: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dockerfile_runs_as_non_root_with_a_healthcheck(default_project: Project) -> None:
-    dockerfile = default_project.read("Dockerfile")
+def test_dockerfile_runs_as_non_root_with_a_healthcheck(project: Project) -> None:
+    dockerfile = project.read("Dockerfile")
 
     assert re.search(r"^USER 1001:1001$", dockerfile, re.MULTILINE)
     assert "HEALTHCHECK" in dockerfile
     assert dockerfile.count("FROM ") == 2
 
 
-def test_compose_file_is_valid(default_project: Project) -> None:
+def test_compose_file_is_valid(project: Project) -> None:
     result = subprocess.run(
         [COMPOSE, "config", "--quiet"],
-        cwd=default_project.path,
+        cwd=project.path,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
 
-    services = yaml.safe_load(default_project.read("docker-compose.yml"))["services"]
+    services = yaml.safe_load(project.read("docker-compose.yml"))["services"]
     assert services["api"]["depends_on"] == {
         "db": {"condition": "service_healthy"},
         "migrate": {"condition": "service_completed_successfully"},
@@ -94,10 +94,10 @@ def test_compose_file_is_valid(default_project: Project) -> None:
     assert all("healthcheck" in services[name] for name in ("db", "api"))
 
 
-def test_compose_refuses_to_start_without_secrets(default_project: Project) -> None:
+def test_compose_refuses_to_start_without_secrets(project: Project) -> None:
     result = subprocess.run(
         [COMPOSE, "--env-file", "/dev/null", "config", "--quiet"],
-        cwd=default_project.path,
+        cwd=project.path,
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -107,22 +107,22 @@ def test_compose_refuses_to_start_without_secrets(default_project: Project) -> N
     assert "in .env" in result.stderr
 
 
-def test_alembic_upgrade_check_downgrade(default_project: Project) -> None:
-    url = default_project.new_database()
+def test_alembic_upgrade_check_downgrade(project: Project) -> None:
+    url = project.new_database()
 
-    default_project.run("alembic", "upgrade", "head", database_url=url)
-    check = default_project.run("alembic", "check", database_url=url)
-    default_project.run("alembic", "downgrade", "base", database_url=url)
-    current = default_project.run("alembic", "current", database_url=url)
+    project.run("alembic", "upgrade", "head", database_url=url)
+    check = project.run("alembic", "check", database_url=url)
+    project.run("alembic", "downgrade", "base", database_url=url)
+    current = project.run("alembic", "current", database_url=url)
 
     assert "No new upgrade operations detected" in check.stdout + check.stderr
     assert "(head)" not in current.stdout
 
 
-def test_generated_test_suite_passes(default_project: Project) -> None:
-    url = default_project.new_database()
+def test_generated_test_suite_passes(project: Project) -> None:
+    url = project.new_database()
 
-    result = default_project.run("pytest", "-q", *FOREIGN_PLUGINS, database_url=url)
+    result = project.run("pytest", "-q", *FOREIGN_PLUGINS, database_url=url)
 
     summary = result.stdout.strip().splitlines()[-1]
     print(f"generated suite: {summary}")
@@ -132,10 +132,10 @@ def test_generated_test_suite_passes(default_project: Project) -> None:
     assert not re.search(r"failed|error", summary)
 
 
-def test_new_revisions_come_out_lint_clean(default_project: Project, tmp_path: Path) -> None:
+def test_new_revisions_come_out_lint_clean(project: Project, tmp_path: Path) -> None:
     # A copy, so that the extra revision does not reach the other tests of this project.
-    copy = Project(path=tmp_path / "service", pg=default_project.pg)
-    shutil.copytree(default_project.path, copy.path, ignore=shutil.ignore_patterns(".*_cache"))
+    copy = Project(path=tmp_path / "service", pg=project.pg)
+    shutil.copytree(project.path, copy.path, ignore=shutil.ignore_patterns(".*_cache"))
     url = copy.new_database()
     copy.run("alembic", "upgrade", "head", database_url=url)
 
@@ -148,5 +148,5 @@ def test_new_revisions_come_out_lint_clean(default_project: Project, tmp_path: P
     copy.drop_databases()
 
 
-def test_pre_commit_config_is_valid(default_project: Project) -> None:
-    default_project.run("pre_commit", "validate-config", ".pre-commit-config.yaml")
+def test_pre_commit_config_is_valid(project: Project) -> None:
+    project.run("pre_commit", "validate-config", ".pre-commit-config.yaml")

@@ -1,0 +1,62 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+# Long enough to resist guessing, short enough that hashing it is not a denial of service.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+_COMMON_PASSWORDS = frozenset(
+    {"password1234", "123456789012", "qwertyuiopas", "passwordpassword", "iloveyou1234"}
+)
+
+
+def _not_weak(password: str) -> str:
+    if password.lower() in _COMMON_PASSWORDS or len(set(password)) < 5:
+        msg = "the password is too easy to guess"
+        raise ValueError(msg)
+    return password
+
+
+Password = Annotated[
+    str,
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(_not_weak),
+]
+Email = Annotated[EmailStr, AfterValidator(str.lower)]
+FullName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: Email
+    password: Password
+    full_name: FullName | None = None
+
+
+class UserUpdateMe(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: Email | None = None
+    password: Password | None = None
+    full_name: FullName | None = None
+
+
+class UserUpdateAdmin(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    full_name: FullName | None = None
+    is_active: bool | None = None
+    is_admin: bool | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_admin: bool
+    created_at: datetime

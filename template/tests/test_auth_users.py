@@ -1,0 +1,120 @@
+"""The caller's own account, and what only administrators may do."""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from app.core.settings import Settings
+from app.db.database import Database
+from app.models.user import User
+from tests.auth_helpers import PASSWORD, bearer, create_user
+
+ME = "/api/v1/users/me"
+USERS = "/api/v1/users"
+
+
+@pytest.fixture
+async def admin_headers(database: Database, settings: Settings) -> dict[str, str]:
+    admin = await create_user(database, "root@example.com", is_admin=True)
+    return {"Authorization": bearer(admin, settings)}
+
+
+async def test_read_and_update_me(client: AsyncClient, member: User) -> None:
+    updated = await client.patch(ME, json={"full_name": "Member One"})
+    fetched = await client.get(ME)
+
+    assert updated.status_code == 200
+    assert fetched.json()["full_name"] == "Member One"
+    assert fetched.json()["id"] == member.id
+
+
+async def test_changing_my_password_lets_me_log_in_with_it(client: AsyncClient) -> None:
+    new_password = "a brand new passphrase"
+
+    await client.patch(ME, json={"password": new_password})
+    old = await client.post(
+        "/api/v1/auth/token", data={"username": "member@example.com", "password": PASSWORD}
+    )
+    new = await client.post(
+        "/api/v1/auth/token", data={"username": "member@example.com", "password": new_password}
+    )
+
+    assert old.status_code == 401
+    assert new.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"password": "short"},
+        {"email": "nope"},
+        {"is_admin": True},
+        {"full_name": ""},
+    ],
+)
+async def test_bad_profile_changes_are_refused(client: AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.patch(ME, json=body)
+
+    assert response.status_code == 422
+    assert (await client.get(ME)).json()["is_admin"] is False
+
+
+async def test_taking_someone_elses_email_is_a_conflict(
+    client: AsyncClient, database: Database
+) -> None:
+    await create_user(database, "taken@example.com")
+
+    response = await client.patch(ME, json={"email": "Taken@example.com"})
+
+    assert response.status_code == 409
+    assert (await client.get(ME)).json()["email"] == "member@example.com"
+
+
+async def test_members_may_not_manage_users(client: AsyncClient, member: User) -> None:
+    for response in (
+        await client.get(USERS),
+        await client.get(f"{USERS}/{member.id}"),
+        await client.patch(f"{USERS}/{member.id}", json={"is_admin": True}),
+    ):
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_anonymous_callers_are_told_to_log_in(anonymous_client: AsyncClient) -> None:
+    for response in (await anonymous_client.get(USERS), await anonymous_client.get(ME)):
+        assert response.status_code == 401
+
+
+async def test_admins_list_and_disable_users(
+    client: AsyncClient, member: User, admin_headers: dict[str, str]
+) -> None:
+    listed = await client.get(USERS, headers=admin_headers, params={"sort": "email"})
+    disabled = await client.patch(
+        f"{USERS}/{member.id}", json={"is_active": False}, headers=admin_headers
+    )
+    locked_out = await client.get(ME)
+
+    assert listed.status_code == 200
+    assert [u["email"] for u in listed.json()["items"]] == [
+        "member@example.com",
+        "root@example.com",
+    ]
+    assert disabled.json()["is_active"] is False
+    assert locked_out.status_code == 401
+
+
+async def test_admin_lookups_of_missing_users_are_not_found(
+    client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(f"{USERS}/999999", headers=admin_headers)
+
+    assert response.status_code == 404
+
+
+async def test_user_lists_refuse_unknown_fields(
+    client: AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(USERS, headers=admin_headers, params={"sort": "hashed_password"})
+
+    assert response.status_code == 422
