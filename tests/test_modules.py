@@ -62,3 +62,14 @@ def test_auth_on_brings_its_files_settings_and_dependencies(default_project: Pro
     assert {s.env for s in AUTH.settings} <= env_names
     assert (default_project.path / "app/db/migrations/versions/0002_create_users.py").exists()
     assert "owner_id" in default_project.read("app/models/item.py")
+
+
+def test_first_admin_command_is_idempotent(default_project: Project) -> None:
+    url = default_project.new_database()
+    default_project.run("alembic", "upgrade", "head", database_url=url)
+
+    first = default_project.run("app.auth.bootstrap", database_url=url)
+    second = default_project.run("app.auth.bootstrap", database_url=url)
+
+    assert first.stdout.strip().splitlines()[-1] == "created"
+    assert second.stdout.strip().splitlines()[-1] == "nothing to do"

@@ -6,7 +6,7 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from app.api.deps import SettingsDep
-from app.auth.errors import AuthenticationError, PermissionDeniedError
+from app.auth.errors import AuthenticationError
 from app.auth.tokens import read_access_token
 from app.db.repositories.refresh_tokens import RefreshTokenRepository
 from app.db.repositories.users import UserRepository
@@ -38,15 +38,8 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
     return user
 
 
-async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
-    if not user.is_admin:
-        raise PermissionDeniedError("Only administrators may do this.")
-    return user
-
-
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
-AdminUser = Annotated[User, Depends(get_admin_user)]
 
 
 def get_user_service(session: SessionDep) -> UserService:
