@@ -15,7 +15,7 @@ from tests.conftest import VARIANTS, Project, _variant
 # database's) or "user" (the Dockerfile's USER); the log redaction list is core's own.
 AUTH_REMNANTS = re.compile(
     r"(?i:jwt|pwdlib|argon|owner_id|first.superuser|refresh.token|oauth2|app\.auth|multipart"
-    r"|email.validator|/auth/|/users|hashed_password)|\bUser\b|\busers\b|CurrentUser"
+    r"|email.validator|/auth/|/users|hashed_password|\bowners?\b)|\bUser\b|\busers\b|CurrentUser"
 )
 
 

@@ -1,8 +1,9 @@
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from app.core.errors import AppError
+from app.schema.errors import ErrorResponse
 
 
 class AuthenticationError(AppError):
@@ -18,3 +19,9 @@ class PermissionDeniedError(AppError):
 
     status_code = HTTPStatus.FORBIDDEN
     code = "forbidden"
+
+
+# For the OpenAPI description of routes that need a signed-in or privileged caller.
+AUTH_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (401, 403)
+}

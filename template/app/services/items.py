@@ -28,7 +28,7 @@ class ItemService:
         return await self.repository.page(params)
 
     async def create(self, data: ItemCreate, **columns: object) -> Item:
-        """`columns` are values the caller decides rather than the client (an owner, say)."""
+        """`columns` are values the caller decides rather than the client."""
         item = Item(**data.model_dump(), **columns)
         try:
             return await self.repository.add(item)

@@ -7,15 +7,14 @@ from pydantic import BaseModel
 
 from app.api.errors import ERROR_RESPONSES
 from app.auth.dependencies import TokenServiceDep, UserServiceDep
-from app.auth.errors import AuthenticationError
-from app.schema.errors import ErrorResponse
+from app.auth.errors import AUTH_ERROR_RESPONSES, AuthenticationError
 from app.schema.token import RefreshRequest, TokenPair
 from app.schema.user import MAX_PASSWORD_LENGTH, UserCreate, UserRead
 
 router = APIRouter(
     prefix="/auth",
     tags=["auth"],
-    responses={**ERROR_RESPONSES, 401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+    responses={**ERROR_RESPONSES, **AUTH_ERROR_RESPONSES},
 )
 
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Path
 from app.api.errors import ERROR_RESPONSES
 from app.api.list_params import ListParamsParser
 from app.auth.dependencies import CurrentUser, UserServiceDep
+from app.auth.errors import AUTH_ERROR_RESPONSES
 from app.auth.permissions import IsAdmin, require
-from app.schema.errors import ErrorResponse
 from app.schema.list_params import ListParams
 from app.schema.page import Page
 from app.schema.user import UserRead, UserUpdateAdmin, UserUpdateMe
@@ -16,7 +16,7 @@ from app.schema.user import UserRead, UserUpdateAdmin, UserUpdateMe
 router = APIRouter(
     prefix="/users",
     tags=["users"],
-    responses={**ERROR_RESPONSES, 401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+    responses={**ERROR_RESPONSES, **AUTH_ERROR_RESPONSES},
 )
 
 UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
