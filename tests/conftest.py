@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,42 +136,30 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="session")
-def rendered(
+def variant(
     copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server
-) -> Iterator[dict[str, Project]]:
-    """Each variant, rendered once per session on first use."""
-    projects: dict[str, Project] = {}
-    yield projects
-    for project in projects.values():
+) -> Iterator[Callable[[str], Project]]:
+    """`variant(name)`: that variant's project, rendered once per session on first use."""
+    rendered: dict[str, Project] = {}
+    base = tmp_path_factory.mktemp("variants")
+
+    def get(name: str) -> Project:
+        if name not in rendered:
+            answers = {"http_port": free_port(), **VARIANTS[name]}
+            rendered[name] = Project(render(copier_template, base / name, **answers), pg)
+        return rendered[name]
+
+    yield get
+    for project in rendered.values():
         project.drop_databases()
 
 
-def _variant(
-    name: str, rendered: dict[str, Project], template: Path, base: Path, pg: Server
-) -> Project:
-    if name not in rendered:
-        path = render(template, base / name / "service", http_port=free_port(), **VARIANTS[name])
-        rendered[name] = Project(path=path, pg=pg)
-    return rendered[name]
-
-
 @pytest.fixture(scope="session", params=list(VARIANTS))
-def project(
-    request: pytest.FixtureRequest,
-    rendered: dict[str, Project],
-    copier_template: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    pg: Server,
-) -> Project:
-    return _variant(request.param, rendered, copier_template, tmp_path_factory.getbasetemp(), pg)
+def project(request: pytest.FixtureRequest, variant: Callable[[str], Project]) -> Project:
+    return variant(request.param)
 
 
 @pytest.fixture(scope="session")
-def default_project(
-    rendered: dict[str, Project],
-    copier_template: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    pg: Server,
-) -> Project:
+def default_project(variant: Callable[[str], Project]) -> Project:
     """The project a team gets with every default answer."""
-    return _variant("default", rendered, copier_template, tmp_path_factory.getbasetemp(), pg)
+    return variant("default")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from registry import AUTH, CORE
 
-from tests.conftest import VARIANTS, Project, _variant
+from tests.conftest import VARIANTS, Project
 
 # Words only the auth module writes. Not "auth" alone (author_name), "superuser" (the
 # database's) or "user" (the Dockerfile's USER); the log redaction list is core's own.
@@ -20,20 +20,9 @@ AUTH_REMNANTS = re.compile(
 
 
 @pytest.fixture(scope="module")
-def without_auth(
-    rendered: dict[str, Project],
-    copier_template: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    pg: object,
-) -> Project:
+def without_auth(variant: Callable[[str], Project]) -> Project:
     assert VARIANTS["without-auth"] == {"with_auth": False}
-    return _variant(
-        "without-auth",
-        rendered,
-        copier_template,
-        tmp_path_factory.getbasetemp(),
-        pg,  # type: ignore[arg-type]
-    )
+    return variant("without-auth")
 
 
 def test_auth_off_leaves_no_trace(without_auth: Project) -> None:
