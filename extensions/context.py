@@ -46,9 +46,15 @@ def generate_secrets(names: Iterable[str]) -> dict[str, str]:
 
 
 def enabled_modules(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[Module]:
-    """The core followed by every optional module whose question was answered yes."""
-    chosen = [m for m in modules.values() if m.question and answers.get(m.question)]
-    return [CORE, *chosen]
+    """The core, then every module answered yes or implied by one, in registry order."""
+    on = {m.name for m in modules.values() if m.question and answers.get(m.question)}
+    pending = list(on)
+    while pending:
+        for implied in modules[pending.pop()].implies:
+            if implied not in on:
+                on.add(implied)
+                pending.append(implied)
+    return [CORE, *(m for m in modules.values() if m.name in on)]
 
 
 def combination_errors(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[str]:
@@ -129,7 +135,9 @@ def derive(
         ],
         "routers": [r for m in chosen for r in m.routers],
         "models": [_import(path) for m in chosen for path in m.models],
-        "startup_hooks": [h for m in chosen for h in m.startup],
+        "lifespan_hooks": [h for m in chosen for h in m.lifespan],
+        "compose_env": {k: v for m in chosen for k, v in m.compose_env.items()},
+        "api_depends_on": [name for m in chosen for name in m.api_depends_on],
         "compose_services": {k: v for m in chosen for k, v in m.compose_services.items()},
         "excluded_paths": excluded_paths(answers, modules),
         "combination_errors": "\n".join(combination_errors(answers, modules)),

@@ -62,7 +62,11 @@ class Router:
 
 @dataclass(frozen=True)
 class Hook:
-    """An async function `(settings, database) -> None` the app's lifespan awaits at start."""
+    """A module's part of the app's lifespan: an async context manager `(app, settings)`.
+
+    The lifespan enters them in registry order after the database is set up, and exits
+    them in reverse at shutdown, so a module can open a client, put it on `app.state`,
+    register a readiness check, and close it again."""
 
     module: str
     function: str
@@ -83,7 +87,13 @@ class Module:
     names modules that cannot be; both are checked before anything is written.
 
     `models` are `module:Class` paths that `app/models/__init__.py` imports so that Alembic
-    sees them; `startup` hooks run in the app's lifespan, in registry order.
+    sees them; `lifespan` hooks run in the app's lifespan, in registry order.
+
+    `question=None` marks a shared module that no one asks for directly: it is on when a
+    module that `implies` it is on (Redis, which the cache and the rate limiter share, is
+    declared once this way). `compose_env` are variables the app containers get in compose
+    (values may use compose's `${VAR}`), and `api_depends_on` are compose services the API
+    waits for (healthy) before it starts.
     """
 
     name: str
@@ -91,14 +101,17 @@ class Module:
     question: str | None = None
     requires: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    implies: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     dev_dependencies: tuple[str, ...] = ()
     settings: tuple[Setting, ...] = ()
     secrets: tuple[str, ...] = ()
     routers: tuple[Router, ...] = ()
     models: tuple[str, ...] = ()
-    startup: tuple[Hook, ...] = ()
+    lifespan: tuple[Hook, ...] = ()
     compose_services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    compose_env: dict[str, str] = field(default_factory=dict)
+    api_depends_on: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
 
 
@@ -325,7 +338,7 @@ AUTH = Module(
         Router(module="app.api.v1.users", prefix="/api/v1"),
     ),
     models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
-    startup=(Hook(module="app.auth.bootstrap", function="ensure_first_superuser"),),
+    lifespan=(Hook(module="app.auth.bootstrap", function="first_superuser"),),
     files=(
         "app/auth",
         "app/api/v1/auth.py",
@@ -341,8 +354,100 @@ AUTH = Module(
         "app/db/migrations/versions/0002_create_users.py",
         "tests/auth_helpers.py",
         "tests/test_auth_*.py",
+        # Needs both modules: excluded when either is off.
+        "tests/test_rate_limit_by_user.py",
     ),
 )
 
-# Optional modules, keyed by name. Each is switched by its `question` in copier.yml.
-MODULES: dict[str, Module] = {module.name: module for module in (AUTH,)}
+REDIS = Module(
+    name="redis",
+    summary="One Redis client for every module that needs one.",
+    dependencies=("redis>=5.2,<9",),
+    settings=(
+        Setting(
+            name="redis_url",
+            annotation="str",
+            default='"redis://localhost:6379/0"',
+            example="redis://localhost:6379/0",
+            doc="Redis, shared by every module that uses it.",
+        ),
+        Setting(
+            name="test_redis_url",
+            annotation="str | None",
+            default="None",
+            example="redis://localhost:6379/15",
+            local="redis://localhost:6379/15",
+            doc="Redis the tests use; defaults to REDIS_URL. Keys get a per-test prefix.",
+        ),
+        Setting(
+            name="redis_key_prefix",
+            annotation="str",
+            default='"{project_slug}"',
+            example="{project_slug}",
+            doc="Prefix of every key, so that services can share one Redis.",
+        ),
+    ),
+    lifespan=(Hook(module="app.redis", function="redis_client"),),
+    compose_services={
+        "redis": {
+            "image": "redis:7-alpine",
+            "command": ["redis-server", "--save", "", "--appendonly", "no"],
+            "healthcheck": {
+                "test": ["CMD", "redis-cli", "ping"],
+                "interval": "5s",
+                "timeout": "3s",
+                "retries": 10,
+            },
+        }
+    },
+    compose_env={"REDIS_URL": "redis://redis:6379/0"},
+    api_depends_on=("redis",),
+    files=("app/redis.py", "tests/redis_helpers.py", "tests/test_redis_*.py"),
+)
+
+CACHE = Module(
+    name="cache",
+    question="with_cache",
+    summary="A Redis cache: a cached decorator, invalidation by prefix and tag.",
+    implies=("redis",),
+    settings=(
+        Setting(
+            name="cache_enabled",
+            annotation="bool",
+            default="True",
+            example="true",
+            doc="Switch the cache off without touching code (reads go to the database).",
+        ),
+        Setting(
+            name="cache_default_ttl",
+            annotation="int",
+            default="Field(default=300, ge=1)",
+            example="300",
+            doc="Seconds a cached value lives unless the caller says otherwise.",
+        ),
+    ),
+    lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
+    files=("app/cache", "tests/test_cache_*.py"),
+)
+
+RATE_LIMIT = Module(
+    name="rate_limit",
+    question="with_rate_limit",
+    summary="Rate limiting per route or router, by client IP (and user with auth).",
+    implies=("redis",),
+    settings=(
+        Setting(
+            name="rate_limit_enabled",
+            annotation="bool",
+            default="True",
+            example="true",
+            doc="Switch every rate limit off (e.g. behind a gateway that limits already).",
+        ),
+    ),
+    lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
+    files=("app/rate_limit", "tests/test_rate_limit*.py"),
+)
+
+# Optional modules, keyed by name, in the order their lifespan hooks run. Each is switched
+# by its `question` in copier.yml, or implied by another module (no question).
+MODULES: dict[str, Module] = {module.name: module for module in (AUTH, REDIS, CACHE, RATE_LIMIT)}

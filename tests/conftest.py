@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,22 @@ import pytest
 import yaml
 
 from tests.postgres import Server, find_server
+from tests.redis_server import find_redis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The extensions are loaded by Copier by path; the tests import them the same way.
 sys.path.insert(0, str(REPO_ROOT / "extensions"))
 BIN = Path(sys.executable).parent
 # Variables the rendered service reads; the harness decides them, not the caller's shell.
-SERVICE_VARIABLES = ("DATABASE_URL", "MIGRATION_DATABASE_URL", "TEST_DATABASE_URL", "SECRET_KEY")
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "MIGRATION_DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "SECRET_KEY",
+    "REDIS_URL",
+    "TEST_REDIS_URL",
+    "REDIS_KEY_PREFIX",
+)
 # Plugins of the template's own test environment that the rendered suite must not load.
 FOREIGN_PLUGINS = ("-p", "no:copier", "-p", "no:gitconfig", "-p", "no:dir-equal")
 
@@ -36,6 +46,14 @@ def copier_template_paths() -> list[str]:
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Server:
     return find_server(tmp_path_factory.mktemp("postgres"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, server = find_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    if server is not None:
+        server.stop()
 
 
 def free_port() -> int:
@@ -61,6 +79,8 @@ class Project:
 
     path: Path
     pg: Server
+    # Redis for the modules that use it; each project's tests keep to their own key prefix.
+    redis_url: str = ""
     databases: list[str] = field(default_factory=list)
 
     def new_database(self) -> str:
@@ -77,6 +97,14 @@ class Project:
                 "DATABASE_URL": database_url,
                 "MIGRATION_DATABASE_URL": database_url,
                 "TEST_DATABASE_URL": database_url,
+            }
+        if self.redis_url:
+            # A fresh database starts its ids at 1 again: a key prefix of its own keeps it
+            # from meeting values an earlier run cached in the same Redis.
+            env |= {
+                "REDIS_URL": self.redis_url,
+                "TEST_REDIS_URL": self.redis_url,
+                "REDIS_KEY_PREFIX": f"tpl-{uuid.uuid4().hex[:12]}",
             }
         return env | extra
 
@@ -130,14 +158,17 @@ class Project:
 # Renders that every render check runs against, by name. Each differs from the defaults
 # only in its modules; the port is free so that sessions can run side by side.
 VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "without-auth": {"with_auth": False},
+    "default": {},  # auth and cache
+    "without-auth": {"with_auth": False},  # cache only
+    "rate-limit-only": {"with_cache": False, "with_rate_limit": True},
+    "everything": {"with_rate_limit": True},
+    "bare": {"with_auth": False, "with_cache": False},  # no optional module at all
 }
 
 
 @pytest.fixture(scope="session")
 def variant(
-    copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server
+    copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server, redis_url: str
 ) -> Iterator[Callable[[str], Project]]:
     """`variant(name)`: that variant's project, rendered once per session on first use."""
     rendered: dict[str, Project] = {}
@@ -146,7 +177,8 @@ def variant(
     def get(name: str) -> Project:
         if name not in rendered:
             answers = {"http_port": free_port(), **VARIANTS[name]}
-            rendered[name] = Project(render(copier_template, base / name, **answers), pg)
+            path = render(copier_template, base / name, **answers)
+            rendered[name] = Project(path, pg, redis_url)
         return rendered[name]
 
     yield get

@@ -1,56 +1,92 @@
-"""Optional modules: present when on, without a trace when off."""
+"""Optional modules: present when on, without a trace when off, in every variant."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from registry import AUTH, CORE
+import yaml
+from context import enabled_modules
+from registry import MODULES
 
-from tests.conftest import VARIANTS, Project
+from tests.conftest import REPO_ROOT, VARIANTS, Project
 
-# Words only the auth module writes. Not "auth" alone (author_name), "superuser" (the
-# database's) or "user" (the Dockerfile's USER); the log redaction list is core's own.
-AUTH_REMNANTS = re.compile(
-    r"(?i:jwt|pwdlib|argon|owner_id|first.superuser|refresh.token|oauth2|app\.auth|multipart"
-    r"|email.validator|/auth/|/users|hashed_password|\bowners?\b)|\bUser\b|\busers\b|CurrentUser"
-)
+# What only each module writes. Not "auth" alone (author_name), "superuser" (the database
+# has one), "user" (the Dockerfile's USER) or "cache" (.mypy_cache, pip's cache).
+REMNANTS = {
+    "auth": re.compile(
+        r"(?i:jwt|pwdlib|argon|owner_id|first.superuser|refresh.token|oauth2|app\.auth"
+        r"|multipart|email.validator|/auth/|/users|hashed_password|\bowners?\b)"
+        r"|\bUser\b|\busers\b|CurrentUser"
+    ),
+    "cache": re.compile(r"app\.cache|@cached|CacheService|(?i:cache_enabled|cache_default_ttl)"),
+    "rate_limit": re.compile(r"(?i:rate.?limit|retry-after)"),
+    "redis": re.compile(r"(?i:redis)"),
+}
+PATH_WORDS = {"auth": ("auth", "user"), "cache": ("cache",), "rate_limit": ("rate_limit",)}
 
 
-@pytest.fixture(scope="module")
-def without_auth(variant: Callable[[str], Project]) -> Project:
-    assert VARIANTS["without-auth"] == {"with_auth": False}
-    return variant("without-auth")
+def answers_of(variant: str) -> dict[str, Any]:
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    defaults = {k: v["default"] for k, v in questions.items() if k.startswith("with_")}
+    return {**defaults, **VARIANTS[variant]}
 
 
-def test_auth_off_leaves_no_trace(without_auth: Project) -> None:
-    files = without_auth.files()
-    paths = [str(p.relative_to(without_auth.path)) for p in files]
+def modules_off() -> list[tuple[str, str]]:
+    pairs = []
+    for variant in VARIANTS:
+        on = {m.name for m in enabled_modules(answers_of(variant), MODULES)}
+        pairs += [(variant, name) for name in MODULES if name not in on]
+    return pairs
+
+
+def test_every_module_is_off_in_some_variant_and_on_in_another() -> None:
+    off = {name for _, name in modules_off()}
+    on = {m.name for variant in VARIANTS for m in enabled_modules(answers_of(variant), MODULES)}
+    assert set(MODULES) <= off
+    assert set(MODULES) <= on
+    assert set(REMNANTS) == set(MODULES)
+
+
+@pytest.mark.parametrize(("variant_name", "module"), modules_off())
+def test_a_module_that_is_off_leaves_no_trace(
+    variant: Callable[[str], Project], variant_name: str, module: str
+) -> None:
+    project = variant(variant_name)
+    # The answers file records "with_x: false" on purpose: copier update replays it.
+    files = [p for p in project.files() if p.name != ".copier-answers.yml"]
+    pattern = REMNANTS[module]
     remnants = [
-        f"{p.relative_to(without_auth.path)}:{n}: {line.strip()}"
+        f"{p.relative_to(project.path)}:{n}: {line.strip()}"
         for p in files
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-        if AUTH_REMNANTS.search(line)
+        if pattern.search(line)
     ]
+    words = PATH_WORDS.get(module, (module,))
+    paths = [str(p.relative_to(project.path)) for p in files]
 
-    assert [p for p in paths if "auth" in p or "user" in p] == []
+    assert [p for p in paths if any(w in p for w in words)] == []
     assert remnants == []
-    dependencies = tomllib.loads(without_auth.read("pyproject.toml"))["project"]["dependencies"]
-    assert sorted(dependencies) == sorted(CORE.dependencies)
-    env_names = {line.split("=")[0] for line in without_auth.read(".env.example").splitlines()}
-    assert not {s.env for s in AUTH.settings} & env_names
+    dependencies = tomllib.loads(project.read("pyproject.toml"))["project"]["dependencies"]
+    assert not set(MODULES[module].dependencies) & set(dependencies)
+    env_names = {line.split("=")[0] for line in project.read(".env.example").splitlines()}
+    assert not {s.env for s in MODULES[module].settings} & env_names
 
 
-def test_auth_on_brings_its_files_settings_and_dependencies(default_project: Project) -> None:
-    dependencies = tomllib.loads(default_project.read("pyproject.toml"))["project"]["dependencies"]
-    env_names = {line.split("=")[0] for line in default_project.read(".env.example").splitlines()}
+@pytest.mark.parametrize("variant_name", list(VARIANTS))
+def test_modules_that_are_on_bring_dependencies_and_settings(
+    variant: Callable[[str], Project], variant_name: str
+) -> None:
+    project = variant(variant_name)
+    dependencies = set(tomllib.loads(project.read("pyproject.toml"))["project"]["dependencies"])
+    env_names = {line.split("=")[0] for line in project.read(".env.example").splitlines()}
 
-    assert set(AUTH.dependencies) <= set(dependencies)
-    assert {s.env for s in AUTH.settings} <= env_names
-    assert (default_project.path / "app/db/migrations/versions/0002_create_users.py").exists()
-    assert "owner_id" in default_project.read("app/models/item.py")
+    for module in enabled_modules(answers_of(variant_name), MODULES):
+        assert set(module.dependencies) <= dependencies, module.name
+        assert {s.env for s in module.settings} <= env_names, module.name
 
 
 def test_first_admin_command_is_idempotent(default_project: Project) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import BIN, Project, free_port, render
 from tests.postgres import Server
+from tests.redis_server import RedisProcess
 
 
 def dockerfile_command(project: Project) -> list[str]:
@@ -39,6 +40,17 @@ def request(
     form: dict[str, str] | None = None,
     token: str | None = None,
 ) -> tuple[int, Any]:
+    return request_method(None, url, body, form=form, token=token)
+
+
+def request_method(
+    method: str | None,
+    url: str,
+    body: dict[str, object] | None = None,
+    *,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
+) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     data = json.dumps(body).encode() if body is not None else None
     if form is not None:
@@ -46,7 +58,7 @@ def request(
         data = urllib.parse.urlencode(form).encode()
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=data, headers=headers)
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=5) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -123,10 +135,11 @@ def test_started_as_in_the_dockerfile_it_serves_health_and_items(project: Projec
     env = project.env(url, ENVIRONMENT="production", LOG_FORMAT="json")
 
     with serve(project, env) as base:
-        assert request(f"{base}/health/ready") == (
-            200,
-            {"status": "ok", "checks": {"database": "ok"}},
-        )
+        status, health = request(f"{base}/health/ready")
+        assert status == 200
+        assert health["status"] == "ok"
+        assert set(health["checks"].values()) == {"ok"}
+        assert ("redis" in health["checks"]) == ("redis" in project.read("pyproject.toml"))
         token = new_member(project, base)
         status, created = request(f"{base}/api/v1/items", {"name": "bolt"}, token=token)
         assert status == 201
@@ -258,3 +271,41 @@ def test_init_db_sql_refuses_to_run_without_a_password(
 
     assert result.returncode != 0
     assert "APP_DB_PASSWORD must be set" in result.stderr
+
+
+def test_stopping_redis_mid_traffic_leaves_the_api_answering(
+    default_project: Project, tmp_path: Path
+) -> None:
+    url = default_project.new_database()
+    default_project.run("alembic", "upgrade", "head", database_url=url)
+    redis = RedisProcess(tmp_path / "redis")
+    env = default_project.env(url, REDIS_URL=redis.url)
+
+    try:
+        with serve(default_project, env) as base:
+            token = new_member(default_project, base)
+            status, item = request(f"{base}/api/v1/items", {"name": "bolt"}, token=token)
+            assert status == 201
+            warm = [request(f"{base}/api/v1/items/{item['id']}") for _ in range(2)]
+            assert request(f"{base}/health/ready")[1]["checks"]["redis"] == "ok"
+
+            redis.stop()
+            cold = [request(f"{base}/api/v1/items/{item['id']}") for _ in range(3)]
+            listed = request(f"{base}/api/v1/items")
+            ready = request(f"{base}/health/ready")
+            patched = request_method(
+                "PATCH", f"{base}/api/v1/items/{item['id']}", {"quantity": 5}, token=token
+            )
+    finally:
+        redis.stop()
+
+    assert warm == [(200, item), (200, item)]
+    assert cold == [(200, item)] * 3
+    assert listed[0] == 200
+    assert listed[1]["total"] == 1
+    assert ready == (
+        200,
+        {"status": "degraded", "checks": {"database": "ok", "redis": "unavailable"}},
+    )
+    assert patched[0] == 200
+    assert patched[1]["quantity"] == 5

@@ -142,11 +142,13 @@ def test_derive_tolerates_questions_not_answered_yet() -> None:
 def test_registry_is_consistent() -> None:
     names = [s.env for m in (CORE, *MODULES.values()) for s in m.settings]
     assert len(names) == len(set(names)), "a variable is declared twice"
-    questions = [m.question for m in MODULES.values()]
+    questions = [m.question for m in MODULES.values() if m.question]
     assert len(questions) == len(set(questions))
+    implied = {name for m in MODULES.values() for name in m.implies}
     for module in MODULES.values():
-        assert module.question, f"{module.name} has no question"
-        assert set(module.requires) <= set(MODULES), f"{module.name} requires an unknown module"
+        # A module nobody asks for must be implied by one that is asked for.
+        assert module.question or module.name in implied, f"{module.name} can never be on"
+        assert set(module.requires) | set(module.implies) <= set(MODULES), module.name
     for setting in CORE.settings:
         # Each doc becomes a docstring in app/core/settings.py and must fit the line limit.
         assert len(setting.doc) <= 88, setting.name
@@ -165,14 +167,32 @@ def test_defaults_may_use_the_answers() -> None:
     assert issuer["default"] == '"orders"'
 
 
-def test_models_and_startup_hooks_follow_the_modules() -> None:
+def test_models_and_lifespan_hooks_follow_the_modules() -> None:
     on = derive({**ANSWERS, "with_auth": True}, MODULES, SECRETS)
     off = derive({**ANSWERS, "with_auth": False}, MODULES, SECRETS)
 
     assert {"module": "app.models.user", "name": "User"} in on["models"]
     assert [m["name"] for m in off["models"]] == ["Item"]
-    assert [h.import_line for h in on["startup_hooks"]] == [
-        "from app.auth.bootstrap import ensure_first_superuser"
+    assert "from app.auth.bootstrap import first_superuser" in [
+        h.import_line for h in on["lifespan_hooks"]
     ]
-    assert off["startup_hooks"] == []
-    assert off["excluded_paths"].splitlines() == list(MODULES["auth"].files)
+    assert "from app.auth.bootstrap import first_superuser" not in [
+        h.import_line for h in off["lifespan_hooks"]
+    ]
+    assert set(MODULES["auth"].files) <= set(off["excluded_paths"].splitlines())
+
+
+def test_shared_modules_are_on_when_any_module_implies_them() -> None:
+    def names(**answers: bool) -> list[str]:
+        return [m.name for m in enabled_modules(answers, MODULES)]
+
+    assert names(with_cache=False, with_rate_limit=False) == ["core"]
+    assert names(with_cache=True) == ["core", "redis", "cache"]
+    assert names(with_rate_limit=True) == ["core", "redis", "rate_limit"]
+    # Declared once, contributed once, whichever of the two asks for it.
+    both = derive({**ANSWERS, "with_cache": True, "with_rate_limit": True}, MODULES, SECRETS)
+    assert both["modules"] == ["core", "redis", "cache", "rate_limit"]
+    assert list(both["compose_services"]) == ["redis"]
+    assert both["api_depends_on"] == ["redis"]
+    assert [v["name"] for v in both["env_example"]].count("REDIS_URL") == 1
+    assert "app/redis.py" in derive(ANSWERS, MODULES, SECRETS)["excluded_paths"].splitlines()

@@ -2,21 +2,31 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
-ReadinessCheck = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_SECONDS = 2.0
+Status = Literal["ok", "degraded", "unavailable"]
 
 router = APIRouter(prefix="/health", tags=["health"])
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class ReadinessCheck:
+    """A dependency to probe. Only a critical one failing makes the service unready; a
+    non-critical one (a cache, say) only marks it degraded, since it can do without."""
+
+    probe: Callable[[], Awaitable[object]]
+    critical: bool = True
+
+
 class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Status
     checks: dict[str, Literal["ok", "unavailable"]] = {}
 
 
@@ -30,17 +40,21 @@ async def ready(request: Request, response: Response) -> Health:
     checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
     names = list(checks)
     outcomes = await asyncio.gather(
-        *(asyncio.wait_for(checks[name](), CHECK_TIMEOUT_SECONDS) for name in names),
+        *(asyncio.wait_for(checks[name].probe(), CHECK_TIMEOUT_SECONDS) for name in names),
         return_exceptions=True,
     )
     results: dict[str, Literal["ok", "unavailable"]] = {}
+    overall: Status = "ok"
     for name, outcome in zip(names, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            log.warning("readiness_check_failed", check=name, error=type(outcome).__name__)
-            results[name] = "unavailable"
-        else:
+        if not isinstance(outcome, BaseException):
             results[name] = "ok"
-    if "unavailable" in results.values():
+            continue
+        log.warning("readiness_check_failed", check=name, error=type(outcome).__name__)
+        results[name] = "unavailable"
+        if checks[name].critical:
+            overall = "unavailable"
+        elif overall == "ok":
+            overall = "degraded"
+    if overall == "unavailable":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return Health(status="unavailable", checks=results)
-    return Health(status="ok", checks=results)
+    return Health(status=overall, checks=results)

@@ -9,8 +9,11 @@ and concurrent workers cannot create it twice.
 """
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -47,6 +50,13 @@ async def ensure_first_superuser(settings: Settings, database: Database) -> bool
     if created is not None:
         log.info("first_superuser_created", user_id=created)
     return created is not None
+
+
+@asynccontextmanager
+async def first_superuser(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The lifespan's part: make sure the first administrator exists, then serve."""
+    await ensure_first_superuser(settings, app.state.database)
+    yield
 
 
 async def _main() -> None:

@@ -11,7 +11,7 @@ class AuthenticationError(AppError):
 
     status_code = HTTPStatus.UNAUTHORIZED
     code = "unauthorized"
-    headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": "Bearer"}
+    default_headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class PermissionDeniedError(AppError):

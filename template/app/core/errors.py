@@ -26,15 +26,21 @@ class AppError(Exception):
 
     status_code = HTTPStatus.BAD_REQUEST
     code = "bad_request"
-    headers: ClassVar[Mapping[str, str]] = {}
+    default_headers: ClassVar[Mapping[str, str]] = {}
     # Most refusals undo the request's writes. One whose side effect is the point (revoking
     # stolen credentials, say) sets this, and the request's transaction is committed.
     keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, message: str, details: Sequence[ErrorDetail] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: Sequence[ErrorDetail] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = list(details)
+        self.headers = {**self.default_headers, **(headers or {})}
 
 
 class NotFoundError(AppError):

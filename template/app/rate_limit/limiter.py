@@ -1,0 +1,79 @@
+"""Rate limits as dependencies, on a router or a route:
+
+    router = APIRouter(dependencies=[Depends(RateLimit(times=100, seconds=60))])
+
+    @router.post("/token", dependencies=[Depends(RateLimit(times=5, seconds=60))])
+
+A fixed window per caller (see `caller_key`) and per limit, counted in Redis. Over the
+limit: 429 with `Retry-After`. Redis unavailable: the request is let through (and the
+failure logged): a limiter must not become the outage.
+"""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+
+from app.core.errors import AppError
+from app.rate_limit.keys import caller_key
+from app.redis import RedisGuard
+
+# Count the hit and read the window's remaining time in one atomic round trip.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+
+class RateLimitedError(AppError):
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    code = "rate_limited"
+
+
+class RateLimiter:
+    """The counters behind every `RateLimit`, over the shared Redis client."""
+
+    def __init__(self, guard: RedisGuard, *, enabled: bool) -> None:
+        self.guard = guard
+        self.enabled = enabled
+        self._hit = guard.client.register_script(_HIT)
+
+    async def hit(self, key: str, seconds: int) -> tuple[int, int] | None:
+        """(hits in the current window, seconds until it ends), or None if Redis failed."""
+
+        async def hit(client: Redis) -> tuple[int, int]:
+            count, ttl = await self._hit(
+                keys=[self.guard.key("rate", key)], args=[seconds], client=client
+            )
+            return int(count), max(int(ttl), 1)
+
+        return await self.guard.run(hit, "rate_limit.hit")
+
+
+class RateLimit:
+    def __init__(self, *, times: int, seconds: int, name: str | None = None) -> None:
+        if times < 1 or seconds < 1:
+            msg = "a rate limit needs times >= 1 and seconds >= 1"
+            raise ValueError(msg)
+        self.times = times
+        self.seconds = seconds
+        # Limits with the same name share their counters (e.g. one per router).
+        self.name = name or f"{times}per{seconds}s"
+
+    async def __call__(self, request: Request, caller: Annotated[str, Depends(caller_key)]) -> None:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        if not limiter.enabled:
+            return
+        route = request.scope.get("route")
+        scope = self.name if route is None else f"{self.name}:{getattr(route, 'path', '')}"
+        outcome = await limiter.hit(f"{scope}:{caller}", self.seconds)
+        if outcome is None:
+            return
+        count, retry_after = outcome
+        if count > self.times:
+            raise RateLimitedError(
+                f"Too many requests: at most {self.times} every {self.seconds} seconds.",
+                headers={"Retry-After": str(retry_after)},
+            )
