@@ -137,6 +137,12 @@ def derive(
         "models": [_import(path) for m in chosen for path in m.models],
         "lifespan_hooks": [h for m in chosen for h in m.lifespan],
         "compose_env": {k: v for m in chosen for k, v in m.compose_env.items()},
+        "compose_app_services": {k: v for m in chosen for k, v in m.compose_app_services.items()},
+        "make_targets": [t for m in chosen for t in m.make_targets],
+        "task_modules": [name for m in chosen for name in m.task_modules],
+        "task_routes": {
+            f"{name}.*": m.task_queue for m in chosen if m.task_queue for name in m.task_modules
+        },
         "api_depends_on": [name for m in chosen for name in m.api_depends_on],
         "compose_services": {k: v for m in chosen for k, v in m.compose_services.items()},
         "excluded_paths": excluded_paths(answers, modules),

@@ -77,6 +77,15 @@ class Hook:
 
 
 @dataclass(frozen=True)
+class MakeTarget:
+    """A Makefile target the module adds, e.g. `worker`."""
+
+    name: str
+    help: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Module:
     """Everything one part of the service contributes to a rendered project.
 
@@ -93,7 +102,8 @@ class Module:
     module that `implies` it is on (Redis, which the cache and the rate limiter share, is
     declared once this way). `compose_env` are variables the app containers get in compose
     (values may use compose's `${VAR}`), and `api_depends_on` are compose services the API
-    waits for (healthy) before it starts.
+    waits for (healthy) before it starts. `compose_app_services` run the app's own image
+    with its configuration (workers, schedulers): they extend the compose file's `x-app`.
     """
 
     name: str
@@ -111,7 +121,13 @@ class Module:
     lifespan: tuple[Hook, ...] = ()
     compose_services: dict[str, dict[str, Any]] = field(default_factory=dict)
     compose_env: dict[str, str] = field(default_factory=dict)
+    compose_app_services: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_depends_on: tuple[str, ...] = ()
+    make_targets: tuple[MakeTarget, ...] = ()
+    # Modules holding Celery tasks, for the worker to import (when Celery is on), and the
+    # queue of their own that they are routed to (None: the default queue).
+    task_modules: tuple[str, ...] = ()
+    task_queue: str | None = None
     files: tuple[str, ...] = ()
 
 
@@ -356,6 +372,7 @@ AUTH = Module(
         "tests/test_auth_*.py",
         # Needs both modules: excluded when either is off.
         "tests/test_rate_limit_by_user.py",
+        "tests/test_mail_welcome.py",
     ),
 )
 
@@ -392,6 +409,8 @@ REDIS = Module(
         "redis": {
             "image": "redis:7-alpine",
             "command": ["redis-server", "--save", "", "--appendonly", "no"],
+            # Published on loopback for `make run` and `make test` outside compose.
+            "ports": ["127.0.0.1:6379:6379"],
             "healthcheck": {
                 "test": ["CMD", "redis-cli", "ping"],
                 "interval": "5s",
@@ -448,6 +467,176 @@ RATE_LIMIT = Module(
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
 )
 
+_APP_READY = {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
+
+CELERY = Module(
+    name="celery",
+    question="with_celery",
+    summary="Celery workers and beat on Redis, with async tasks and database sessions.",
+    implies=("redis",),
+    dependencies=("celery[redis]>=5.5,<6",),
+    dev_dependencies=("celery-types>=0.22",),
+    settings=(
+        Setting(
+            name="celery_broker_url",
+            annotation="str | None",
+            default="None",
+            example="redis://localhost:6379/1",
+            local="redis://localhost:6379/1",
+            doc="Celery's broker and result backend; defaults to REDIS_URL.",
+        ),
+        Setting(
+            name="celery_task_time_limit",
+            annotation="int",
+            default="Field(default=300, ge=1)",
+            example="300",
+            doc="Seconds after which a task is killed (a soft limit warns 10% earlier).",
+        ),
+    ),
+    compose_app_services={
+        "worker": {
+            "command": [
+                "celery",
+                "-A",
+                "app.worker.celery_app",
+                "worker",
+                "--loglevel",
+                "INFO",
+            ],
+            "depends_on": {
+                **_APP_READY,
+                "migrate": {"condition": "service_completed_successfully"},
+            },
+            "healthcheck": {
+                "test": [
+                    "CMD-SHELL",
+                    "celery -A app.worker.celery_app inspect ping -d celery@$$HOSTNAME",
+                ],
+                "interval": "30s",
+                "timeout": "10s",
+                "start_period": "20s",
+                "retries": 3,
+            },
+        },
+        "beat": {
+            "command": [
+                "celery",
+                "-A",
+                "app.worker.celery_app",
+                "beat",
+                "--schedule",
+                "/tmp/celerybeat-schedule",
+                "--loglevel",
+                "INFO",
+            ],
+            "depends_on": _APP_READY,
+            # Beat is PID 1 of its container; alive is all a scheduler can be checked for.
+            "healthcheck": {
+                "test": ["CMD", "python", "-c", "import os; os.kill(1, 0)"],
+                "interval": "30s",
+                "timeout": "5s",
+                "retries": 3,
+            },
+        },
+    },
+    make_targets=(
+        MakeTarget(
+            "worker",
+            "Run a Celery worker on every queue",
+            "$(BIN)/celery -A app.worker.celery_app worker --loglevel INFO",
+        ),
+        MakeTarget(
+            "beat",
+            "Run the Celery beat scheduler",
+            "$(BIN)/celery -A app.worker.celery_app beat --schedule .celerybeat-schedule",
+        ),
+        MakeTarget(
+            "events",
+            "Watch the workers' tasks live (successes, retries, failures)",
+            "$(BIN)/celery -A app.worker.celery_app events",
+        ),
+    ),
+    task_modules=("app.worker.tasks",),
+    files=(
+        "app/worker",
+        "tests/worker_probe.py",
+        "tests/test_worker*.py",
+        # Mail's tasks exist only when both modules are on.
+        "app/mail/tasks.py",
+    ),
+)
+
+MAIL = Module(
+    name="mail",
+    question="with_mail",
+    summary="E-mail over SMTP with HTML and text templates, sent in the background.",
+    dependencies=("aiosmtplib>=3,<6", "jinja2>=3.1,<4"),
+    dev_dependencies=("aiosmtpd>=1.4",),
+    settings=(
+        Setting(
+            name="smtp_host",
+            annotation="str",
+            default='"localhost"',
+            example="localhost",
+            doc="SMTP server that sends the mail (compose runs a catcher, Mailpit).",
+        ),
+        Setting(
+            name="smtp_port",
+            annotation="int",
+            default="Field(default=1025, ge=1, le=65535)",
+            example="1025",
+            doc="Its port: 1025 for the local catcher, usually 587 in production.",
+        ),
+        Setting(
+            name="smtp_username",
+            annotation="str | None",
+            default="None",
+            example="",
+            doc="Login for the SMTP server, if it needs one.",
+        ),
+        Setting(
+            name="smtp_password",
+            annotation="SecretStr | None",
+            default="None",
+            example="",
+            doc="Password for that login.",
+        ),
+        Setting(
+            name="smtp_starttls",
+            annotation="bool",
+            default="False",
+            example="false",
+            doc="Upgrade the connection with STARTTLS (production servers want it).",
+        ),
+        Setting(
+            name="mail_from",
+            annotation="str",
+            default='"{project_slug} <no-reply@example.com>"',
+            example="{project_slug} <no-reply@example.com>",
+            doc="Sender of every mail.",
+        ),
+    ),
+    compose_services={
+        "mailpit": {
+            "image": "axllent/mailpit:v1.21",
+            "ports": ["127.0.0.1:8025:8025"],
+            "healthcheck": {
+                "test": ["CMD", "/mailpit", "readyz"],
+                "interval": "10s",
+                "timeout": "3s",
+                "retries": 5,
+            },
+        }
+    },
+    compose_env={"SMTP_HOST": "mailpit", "SMTP_PORT": "1025"},
+    api_depends_on=("mailpit",),
+    task_modules=("app.mail.tasks",),
+    task_queue="mail",
+    files=("app/mail", "tests/test_mail*.py", "tests/smtp_helpers.py"),
+)
+
 # Optional modules, keyed by name, in the order their lifespan hooks run. Each is switched
 # by its `question` in copier.yml, or implied by another module (no question).
-MODULES: dict[str, Module] = {module.name: module for module in (AUTH, REDIS, CACHE, RATE_LIMIT)}
+MODULES: dict[str, Module] = {
+    module.name: module for module in (AUTH, REDIS, CACHE, RATE_LIMIT, CELERY, MAIL)
+}

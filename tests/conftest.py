@@ -15,6 +15,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
 
 from tests.postgres import Server, find_server
 from tests.redis_server import find_redis
@@ -29,6 +30,8 @@ SERVICE_VARIABLES = (
     "MIGRATION_DATABASE_URL",
     "TEST_DATABASE_URL",
     "SECRET_KEY",
+    "SMTP_HOST",
+    "SMTP_PORT",
     "REDIS_URL",
     "TEST_REDIS_URL",
     "REDIS_KEY_PREFIX",
@@ -46,6 +49,27 @@ def copier_template_paths() -> list[str]:
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Server:
     return find_server(tmp_path_factory.mktemp("postgres"))
+
+
+class Inbox:
+    """What the harness's SMTP server received (aiosmtpd runs it in its own thread)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server for the rendered services' mail: (port, inbox)."""
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +105,7 @@ class Project:
     pg: Server
     # Redis for the modules that use it; each project's tests keep to their own key prefix.
     redis_url: str = ""
+    smtp_port: int = 0
     databases: list[str] = field(default_factory=list)
 
     def new_database(self) -> str:
@@ -106,6 +131,8 @@ class Project:
                 "TEST_REDIS_URL": self.redis_url,
                 "REDIS_KEY_PREFIX": f"tpl-{uuid.uuid4().hex[:12]}",
             }
+        if self.smtp_port:
+            env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port)}
         return env | extra
 
     def run(
@@ -161,14 +188,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},  # auth and cache
     "without-auth": {"with_auth": False},  # cache only
     "rate-limit-only": {"with_cache": False, "with_rate_limit": True},
-    "everything": {"with_rate_limit": True},
+    "everything": {"with_rate_limit": True, "with_celery": True, "with_mail": True},
+    "celery-only": {"with_celery": True},
+    "mail-only": {"with_mail": True},
     "bare": {"with_auth": False, "with_cache": False},  # no optional module at all
 }
 
 
 @pytest.fixture(scope="session")
 def variant(
-    copier_template: Path, tmp_path_factory: pytest.TempPathFactory, pg: Server, redis_url: str
+    copier_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg: Server,
+    redis_url: str,
+    smtp: tuple[int, Inbox],
 ) -> Iterator[Callable[[str], Project]]:
     """`variant(name)`: that variant's project, rendered once per session on first use."""
     rendered: dict[str, Project] = {}
@@ -178,7 +211,7 @@ def variant(
         if name not in rendered:
             answers = {"http_port": free_port(), **VARIANTS[name]}
             path = render(copier_template, base / name, **answers)
-            rendered[name] = Project(path, pg, redis_url)
+            rendered[name] = Project(path, pg, redis_url, smtp[0])
         return rendered[name]
 
     yield get

@@ -25,8 +25,15 @@ REMNANTS = {
     "cache": re.compile(r"app\.cache|@cached|CacheService|(?i:cache_enabled|cache_default_ttl)"),
     "rate_limit": re.compile(r"(?i:rate.?limit|retry-after)"),
     "redis": re.compile(r"(?i:redis)"),
+    "celery": re.compile(r"(?i:celery)|app\.worker|async_task"),
+    "mail": re.compile(r"(?i:smtp|mailpit|app\.mail|mail_from|MailService)"),
 }
-PATH_WORDS = {"auth": ("auth", "user"), "cache": ("cache",), "rate_limit": ("rate_limit",)}
+PATH_WORDS = {
+    "auth": ("auth", "user"),
+    "cache": ("cache",),
+    "rate_limit": ("rate_limit",),
+    "celery": ("celery", "worker"),
+}
 
 
 def answers_of(variant: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, Project, free_port, render
+from tests.conftest import BIN, Inbox, Project, free_port, render
 from tests.postgres import Server
 from tests.redis_server import RedisProcess
 
@@ -309,3 +309,25 @@ def test_stopping_redis_mid_traffic_leaves_the_api_answering(
     )
     assert patched[0] == 200
     assert patched[1]["quantity"] == 5
+
+
+def test_a_sign_up_is_welcomed_through_a_real_smtp_server(
+    variant: Callable[[str], Project], smtp: tuple[int, Inbox]
+) -> None:
+    project = variant("mail-only")  # auth on, mail sent by the API process itself
+    url = project.new_database()
+    project.run("alembic", "upgrade", "head", database_url=url)
+    _, inbox = smtp
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+
+    with serve(project, project.env(url)) as base:
+        status, _ = request(
+            f"{base}/api/v1/auth/signup", {"email": email, "password": "a long passphrase"}
+        )
+        deadline = time.monotonic() + 10
+        while not any(email.encode() in m for m in inbox.messages) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    assert status == 201
+    (welcome,) = [m for m in inbox.messages if email.encode() in m]
+    assert b"Subject: Welcome" in welcome

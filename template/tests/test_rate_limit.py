@@ -13,10 +13,12 @@ from app.main import create_app
 from app.rate_limit.limiter import RateLimit
 from tests.redis_helpers import UNREACHABLE_REDIS
 
-probe = APIRouter(prefix="/probe", dependencies=[Depends(RateLimit(times=5, seconds=60))])
+probe = APIRouter(
+    prefix="/probe", dependencies=[Depends(RateLimit(times=5, seconds=60, name="probe"))]
+)
 
 
-@probe.get("/strict", dependencies=[Depends(RateLimit(times=2, seconds=30))])
+@probe.get("/strict", dependencies=[Depends(RateLimit(times=2, seconds=30, name="strict"))])
 async def strict() -> None:
     return None
 
@@ -85,7 +87,22 @@ async def test_without_redis_requests_are_let_through(
     assert app.state.redis.failures == 1
 
 
-@pytest.mark.parametrize(("times", "seconds"), [(0, 60), (5, 0)])
-def test_nonsense_limits_are_refused_at_import(times: int, seconds: int) -> None:
+@pytest.mark.parametrize(("times", "seconds", "name"), [(0, 60, "a"), (5, 0, "a"), (5, 60, "")])
+def test_nonsense_limits_are_refused_at_import(times: int, seconds: int, name: str) -> None:
     with pytest.raises(ValueError, match="rate limit"):
-        RateLimit(times=times, seconds=seconds)
+        RateLimit(times=times, seconds=seconds, name=name)
+
+
+async def test_a_router_limit_is_one_budget_for_all_its_routes(limited: FastAPI) -> None:
+    transport = ASGITransport(app=limited, client=("10.0.0.3", 1234))
+    async with (
+        limited.router.lifespan_context(limited),
+        AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        loose = [(await client.get("/probe/loose")).status_code for _ in range(4)]
+        strict = (await client.get("/probe/strict")).status_code
+        over = (await client.get("/probe/loose")).status_code
+
+    assert loose == [200] * 4
+    assert strict == 200  # the router's fifth request
+    assert over == 429

@@ -1,18 +1,19 @@
 """`CacheDep` is the app's cache; `CacheInvalidationDep` invalidates after the commit.
 
-Invalidate after the write is committed, never before: declare `CacheInvalidationDep`
-before the dependencies that open the database session. FastAPI exits dependencies in
-reverse order, so it runs after the session has committed (and not at all if the
-request failed). Invalidating earlier would let a concurrent read cache the old row
-again between the invalidation and the commit.
+Invalidate after the write is committed, never before: invalidating earlier would let a
+concurrent read cache the old row again between the invalidation and the commit. The
+invalidation is registered with the request's session (`after_commit`), so it runs
+whatever order FastAPI resolves the dependencies in, and not at all if the request fails.
 """
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.cache.service import CacheService
+from app.db.session import SessionDep, after_commit
 
 
 class CacheInvalidation:
@@ -39,12 +40,10 @@ def get_cache(request: Request) -> CacheService:
 CacheDep = Annotated[CacheService, Depends(get_cache)]
 
 
-async def invalidate_after_commit(cache: CacheDep) -> AsyncIterator[CacheInvalidation]:
+def invalidate_after_commit(cache: CacheDep, session: SessionDep) -> CacheInvalidation:
     pending = CacheInvalidation()
-    yield pending
-    await pending.run(cache)
+    after_commit(session, partial(pending.run, cache))
+    return pending
 
 
-CacheInvalidationDep = Annotated[
-    CacheInvalidation, Depends(invalidate_after_commit, scope="function")
-]
+CacheInvalidationDep = Annotated[CacheInvalidation, Depends(invalidate_after_commit)]

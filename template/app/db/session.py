@@ -1,7 +1,8 @@
 """One transaction per request: commit when the endpoint succeeds, roll back on any error
-(except an `AppError` that `keeps_changes`)."""
+(except an `AppError` that `keeps_changes`). Work that must follow the commit, and only a
+successful one, is registered with `after_commit`."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
 from app.db.database import Database
+
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` once the request's transaction has committed (never if it fails)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -23,6 +31,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+        for callback in session.info.pop(_AFTER_COMMIT, ()):
+            await callback()
 
 
 # scope="function" commits before the response is sent, so a failed commit becomes an

@@ -1,16 +1,18 @@
 """Rate limits as dependencies, on a router or a route:
 
-    router = APIRouter(dependencies=[Depends(RateLimit(times=100, seconds=60))])
+    router = APIRouter(dependencies=[Depends(RateLimit(times=100, seconds=60, name="orders"))])
 
-    @router.post("/token", dependencies=[Depends(RateLimit(times=5, seconds=60))])
+    @router.post("/token", dependencies=[Depends(RateLimit(times=5, seconds=60, name="login"))])
 
-A fixed window per caller (see `caller_key`) and per limit, counted in Redis. Over the
+A fixed window per limit and per caller (see `caller_key`), counted in Redis: a limit on a
+router is one budget for all its routes. The name identifies the budget, so it must be
+unique and stable (every process of the service counts into the same one). Over the
 limit: 429 with `Retry-After`. Redis unavailable: the request is let through (and the
 failure logged): a limiter must not become the outage.
 """
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
@@ -18,6 +20,7 @@ from redis.asyncio import Redis
 from app.core.errors import AppError
 from app.rate_limit.keys import caller_key
 from app.redis import RedisGuard
+from app.schema.errors import ErrorResponse
 
 # Count the hit and read the window's remaining time in one atomic round trip.
 _HIT = """
@@ -25,6 +28,10 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('TTL', KEYS[1])}
 """
+
+
+# For the OpenAPI description of rate-limited routes.
+RATE_LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {429: {"model": ErrorResponse}}
 
 
 class RateLimitedError(AppError):
@@ -53,22 +60,19 @@ class RateLimiter:
 
 
 class RateLimit:
-    def __init__(self, *, times: int, seconds: int, name: str | None = None) -> None:
-        if times < 1 or seconds < 1:
-            msg = "a rate limit needs times >= 1 and seconds >= 1"
+    def __init__(self, *, times: int, seconds: int, name: str) -> None:
+        if times < 1 or seconds < 1 or not name:
+            msg = "a rate limit needs times >= 1, seconds >= 1 and a name"
             raise ValueError(msg)
         self.times = times
         self.seconds = seconds
-        # Limits with the same name share their counters (e.g. one per router).
-        self.name = name or f"{times}per{seconds}s"
+        self.name = name
 
     async def __call__(self, request: Request, caller: Annotated[str, Depends(caller_key)]) -> None:
         limiter: RateLimiter = request.app.state.rate_limiter
         if not limiter.enabled:
             return
-        route = request.scope.get("route")
-        scope = self.name if route is None else f"{self.name}:{getattr(route, 'path', '')}"
-        outcome = await limiter.hit(f"{scope}:{caller}", self.seconds)
+        outcome = await limiter.hit(f"{self.name}:{caller}", self.seconds)
         if outcome is None:
             return
         count, retry_after = outcome
