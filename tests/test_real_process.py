@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, Inbox, Project, free_port, render
+from tests.conftest import BIN, Inbox, Project, render
+from tests.ports import free_port
 from tests.postgres import Server
 from tests.redis_server import RedisProcess
 

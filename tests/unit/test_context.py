@@ -196,3 +196,18 @@ def test_shared_modules_are_on_when_any_module_implies_them() -> None:
     assert both["api_depends_on"] == ["redis"]
     assert [v["name"] for v in both["env_example"]].count("REDIS_URL") == 1
     assert "app/redis.py" in derive(ANSWERS, MODULES, SECRETS)["excluded_paths"].splitlines()
+
+
+def test_workers_get_their_tasks_queues_and_targets_from_the_registry() -> None:
+    both = derive({**ANSWERS, "with_celery": True, "with_mail": True}, MODULES, SECRETS)
+    celery_only = derive({**ANSWERS, "with_celery": True, "with_mail": False}, MODULES, SECRETS)
+    mail_only = derive({**ANSWERS, "with_celery": False, "with_mail": True}, MODULES, SECRETS)
+
+    assert both["task_modules"] == ["app.worker.tasks", "app.mail.tasks"]
+    assert both["task_routes"] == {"app.mail.tasks.*": "mail"}
+    assert celery_only["task_routes"] == {}
+    assert list(both["compose_app_services"]) == ["worker", "beat"]
+    assert [t.name for t in both["make_targets"]] == ["worker", "beat", "events"]
+    # Mail's Celery task is a file of both modules: gone when either is off.
+    assert "app/mail/tasks.py" in mail_only["excluded_paths"].splitlines()
+    assert "app/mail/tasks.py" not in both["excluded_paths"].splitlines()
