@@ -548,7 +548,7 @@ CELERY = Module(
         MakeTarget(
             "beat",
             "Run the Celery beat scheduler",
-            "$(BIN)/celery -A app.worker.celery_app beat --schedule .celerybeat-schedule",
+            "$(BIN)/celery -A app.worker.celery_app beat --schedule $(VENV)/celerybeat-schedule",
         ),
         MakeTarget(
             "events",
@@ -556,6 +556,8 @@ CELERY = Module(
             "$(BIN)/celery -A app.worker.celery_app events",
         ),
     ),
+    # In compose the broker is the redis service; .env's localhost is the host's view.
+    compose_env={"CELERY_BROKER_URL": "redis://redis:6379/1"},
     task_modules=("app.worker.tasks",),
     files=(
         "app/worker",
@@ -619,7 +621,8 @@ MAIL = Module(
     compose_services={
         "mailpit": {
             "image": "axllent/mailpit:v1.21",
-            "ports": ["127.0.0.1:8025:8025"],
+            # The web UI, and SMTP for `make run` and `make worker` outside compose.
+            "ports": ["127.0.0.1:8025:8025", "127.0.0.1:1025:1025"],
             "healthcheck": {
                 "test": ["CMD", "/mailpit", "readyz"],
                 "interval": "10s",
