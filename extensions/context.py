@@ -45,9 +45,21 @@ def generate_secrets(names: Iterable[str]) -> dict[str, str]:
     return {name: _secrets.token_urlsafe(32) for name in names}
 
 
+def answered_yes(value: object) -> bool:
+    """A yes/no answer as Copier will cast it. While questions are validated, answers given
+    with `--data` are still the strings typed on the command line: "false" must be no."""
+    if not isinstance(value, str):
+        return bool(value)
+    text = value.strip().lower()
+    try:
+        return float(text) != 0
+    except ValueError:
+        return text in {"y", "yes", "t", "true", "on"}
+
+
 def enabled_modules(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[Module]:
     """The core, then every module answered yes or implied by one, in registry order."""
-    on = {m.name for m in modules.values() if m.question and answers.get(m.question)}
+    on = {m.name for m in modules.values() if m.question and answered_yes(answers.get(m.question))}
     pending = list(on)
     while pending:
         for implied in modules[pending.pop()].implies:

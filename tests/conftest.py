@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,14 +19,14 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
+from tests import matrix, pythons
 from tests.ports import free_port
 from tests.postgres import Server, find_server
 from tests.redis_server import find_redis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The extensions are loaded by Copier by path; the tests import them the same way.
-sys.path.insert(0, str(REPO_ROOT / "extensions"))
 BIN = Path(sys.executable).parent
+MATRIX = matrix.load()
 # Variables the rendered service reads; the harness decides them, not the caller's shell.
 SERVICE_VARIABLES = (
     "DATABASE_URL",
@@ -38,6 +41,23 @@ SERVICE_VARIABLES = (
 )
 # Plugins of the template's own test environment that the rendered suite must not load.
 FOREIGN_PLUGINS = ("-p", "no:copier", "-p", "no:gitconfig", "-p", "no:dir-equal")
+# Each test worker's mypy cache: what it learnt of the libraries serves every project.
+MYPY_CACHE = pythons.CACHE / "mypy" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("template")
+    group.addoption(
+        "--full-matrix",
+        action="store_true",
+        help="render and check every combination of the module questions (tests/matrix.py) "
+        "instead of the named variants",
+    )
+    group.addoption(
+        "--matrix-results",
+        metavar="PATH",
+        help="write each render's stages, outcomes and times to PATH as JSON",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +66,16 @@ def copier_template_paths() -> list[str]:
     return ["copier.yml", "template", "extensions"]
 
 
+# Databases migrated to the head of a schema (by a hash of its migrations), to copy from.
+MIGRATED: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Server:
-    return find_server(tmp_path_factory.mktemp("postgres"))
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = find_server(tmp_path_factory.mktemp("postgres"))
+    yield server
+    for template in MIGRATED.values():
+        server.drop_database(template)
 
 
 class Inbox:
@@ -99,6 +126,8 @@ class Project:
     # Redis for the modules that use it; each project's tests keep to their own key prefix.
     redis_url: str = ""
     smtp_port: int = 0
+    # The environment it is checked and tested in: one of the Python it declares.
+    interpreter: str = sys.executable
     databases: list[str] = field(default_factory=list)
 
     def new_database(self) -> str:
@@ -107,9 +136,27 @@ class Project:
         self.databases.append(name)
         return self.pg.database_url(name)
 
+    def migrated_database(self) -> str:
+        """A fresh database at the head revision, copied from one migrated once per schema."""
+        migrations = sorted((self.path / "app" / "db" / "migrations").rglob("*.py"))
+        schema = hashlib.sha256(b"".join(p.read_bytes() for p in migrations)).hexdigest()
+        if schema not in MIGRATED:
+            template = self.pg.create_database("tpl_migrated")
+            try:
+                self.run("alembic", "upgrade", "head", database_url=self.pg.database_url(template))
+            except BaseException:
+                self.pg.drop_database(template)
+                raise
+            MIGRATED[schema] = template
+        name = self.pg.create_database(template=MIGRATED[schema])
+        self.databases.append(name)
+        return self.pg.database_url(name)
+
     def env(self, database_url: str | None = None, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        path = [str(Path(self.interpreter).parent), str(BIN), env.get("PATH", "")]
+        env["PATH"] = os.pathsep.join(path)
+        env["MYPY_CACHE_DIR"] = str(MYPY_CACHE)
         if database_url:
             env |= {
                 "DATABASE_URL": database_url,
@@ -132,11 +179,13 @@ class Project:
         self, *command: str, database_url: str | None = None, timeout: float = 600, **env: str
     ) -> subprocess.CompletedProcess[str]:
         """Run a tool of the test environment inside the project; fail with its output."""
-        return self._run([sys.executable, "-m", *command], database_url, timeout, env)
+        return self._run([self.interpreter, "-m", *command], database_url, timeout, env)
 
-    def python(self, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, code: str, *, database_url: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         """Run Python code inside the project, as its own scripts would."""
-        return self._run([sys.executable, "-c", code], None, 60, env)
+        return self._run([self.interpreter, "-c", code], database_url, 60, env)
 
     def _run(
         self, argv: list[str], database_url: str | None, timeout: float, env: dict[str, str]
@@ -175,8 +224,8 @@ class Project:
             self.pg.drop_database(name)
 
 
-# Renders that every render check runs against, by name. Each differs from the defaults
-# only in its modules; the port is free so that sessions can run side by side.
+# The renders a plain run checks, by name: each differs from the defaults only in its
+# modules. `--full-matrix` checks every row of tests/matrix.py instead.
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},  # auth and cache
     "without-auth": {"with_auth": False},  # cache only
@@ -186,6 +235,42 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mail-only": {"with_mail": True},
     "bare": {"with_auth": False, "with_cache": False},  # no optional module at all
 }
+RENDERS = VARIANTS | {row.name: dict(row.answers) for row in MATRIX.rows}
+_QUESTIONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+DEFAULT_ANSWERS = {name: _QUESTIONS[name]["default"] for name in [*MATRIX.toggles, *MATRIX.neutral]}
+
+
+def answers_of(name: str) -> dict[str, Any]:
+    """The answers that decide what a render holds: copier.yml's defaults, then its own."""
+    return DEFAULT_ANSWERS | RENDERS[name]
+
+
+def checked_renders(config: pytest.Config) -> list[str]:
+    """The renders this run checks: the named variants, or every row of the matrix."""
+    return [r.name for r in MATRIX.rows] if config.getoption("full_matrix") else list(VARIANTS)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "project" in metafunc.fixturenames:
+        renders = checked_renders(metafunc.config)
+        metafunc.parametrize("project", renders, indirect=True, scope="session")
+
+
+def render_of(item: pytest.Item) -> str | None:
+    params = getattr(item, "callspec", None)
+    return params.params.get("project", params.params.get("render")) if params else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if name := render_of(item):
+            # xdist's loadgroup keeps a render's tests on one worker: rendered once.
+            item.add_marker(pytest.mark.xdist_group(name))
+            stage = item.get_closest_marker("stage")
+            item.user_properties += [
+                ("render", name),
+                ("stage", stage.args[0] if stage else item.originalname),
+            ]
 
 
 @pytest.fixture(scope="session")
@@ -196,15 +281,16 @@ def variant(
     redis_url: str,
     smtp: tuple[int, Inbox],
 ) -> Iterator[Callable[[str], Project]]:
-    """`variant(name)`: that variant's project, rendered once per session on first use."""
+    """`variant(name)`: that render's project, rendered once per session on first use."""
     rendered: dict[str, Project] = {}
     base = tmp_path_factory.mktemp("variants")
 
     def get(name: str) -> Project:
         if name not in rendered:
-            answers = {"http_port": free_port(), **VARIANTS[name]}
-            path = render(copier_template, base / name, **answers)
-            rendered[name] = Project(path, pg, redis_url, smtp[0])
+            answers = answers_of(name)
+            python = pythons.interpreter(answers["python_version"])
+            path = render(copier_template, base / name, http_port=free_port(), **answers)
+            rendered[name] = Project(path, pg, redis_url, smtp[0], python)
         return rendered[name]
 
     yield get
@@ -212,7 +298,7 @@ def variant(
         project.drop_databases()
 
 
-@pytest.fixture(scope="session", params=list(VARIANTS))
+@pytest.fixture(scope="session")
 def project(request: pytest.FixtureRequest, variant: Callable[[str], Project]) -> Project:
     return variant(request.param)
 
@@ -221,3 +307,53 @@ def project(request: pytest.FixtureRequest, variant: Callable[[str], Project]) -
 def default_project(variant: Callable[[str], Project]) -> Project:
     """The project a team gets with every default answer."""
     return variant("default")
+
+
+class MatrixResults:
+    """Each render's stages, outcomes and times, as the controller hears of them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.started = time.monotonic()
+        self.renders: dict[str, dict[str, dict[str, Any]]] = {}
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if "render" not in properties:
+            return
+        # Setting up is rendering (the first test of a render does it); the rest is the
+        # test's own stage.
+        stage = "render" if report.when == "setup" else properties["stage"]
+        record = self.renders.setdefault(properties["render"], {}).setdefault(
+            stage, {"outcome": "passed", "seconds": 0.0, "failed": []}
+        )
+        record["seconds"] += report.duration
+        if report.failed:
+            record["outcome"] = "failed"
+            record["failed"].append(report.nodeid)
+        if "summary" in properties:
+            record["summary"] = properties["summary"]
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        results = {
+            "full_matrix": session.config.getoption("full_matrix"),
+            "wall_seconds": round(time.monotonic() - self.started, 1),
+            "renders": {
+                name: {"answers": answers_of(name), "stages": stages}
+                for name, stages in self.renders.items()
+            },
+            "refused": [
+                {"answers": dict(c.answers), "errors": list(c.errors)} for c in MATRIX.refused
+            ],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("matrix_results")
+    # Under xdist the workers report to the controller, which alone writes the file.
+    if path and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(MatrixResults(Path(path)), "matrix-results")

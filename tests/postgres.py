@@ -30,9 +30,10 @@ class Server:
     def admin(self, sql: str) -> None:
         asyncio.run(_execute(self.database_url("postgres", driver="postgresql"), sql))
 
-    def create_database(self, prefix: str = "tpl") -> str:
+    def create_database(self, prefix: str = "tpl", *, template: str | None = None) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        self.admin(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.admin(f'CREATE DATABASE "{name}"{copy}')
         return name
 
     def drop_database(self, name: str) -> None:

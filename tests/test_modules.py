@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-import yaml
 from context import enabled_modules
 from registry import MODULES
 
-from tests.conftest import REPO_ROOT, VARIANTS, Project
+from tests.conftest import VARIANTS, Project, answers_of, checked_renders
 
 # What only each module writes. Not "auth" alone (author_name), "superuser" (the database
 # has one), "user" (the Dockerfile's USER) or "cache" (.mypy_cache, pip's cache).
@@ -36,33 +34,35 @@ PATH_WORDS = {
 }
 
 
-def answers_of(variant: str) -> dict[str, Any]:
-    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    defaults = {k: v["default"] for k, v in questions.items() if k.startswith("with_")}
-    return {**defaults, **VARIANTS[variant]}
-
-
-def modules_off() -> list[tuple[str, str]]:
+def modules_off(renders: list[str]) -> list[tuple[str, str]]:
     pairs = []
-    for variant in VARIANTS:
-        on = {m.name for m in enabled_modules(answers_of(variant), MODULES)}
-        pairs += [(variant, name) for name in MODULES if name not in on]
+    for render in renders:
+        on = {m.name for m in enabled_modules(answers_of(render), MODULES)}
+        pairs += [(render, name) for name in MODULES if name not in on]
     return pairs
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    renders = checked_renders(metafunc.config)
+    if "module" in metafunc.fixturenames:
+        metafunc.parametrize(("render", "module"), modules_off(renders))
+    elif "render" in metafunc.fixturenames:
+        metafunc.parametrize("render", renders)
+
+
 def test_every_module_is_off_in_some_variant_and_on_in_another() -> None:
-    off = {name for _, name in modules_off()}
+    off = {name for _, name in modules_off(list(VARIANTS))}
     on = {m.name for variant in VARIANTS for m in enabled_modules(answers_of(variant), MODULES)}
     assert set(MODULES) <= off
     assert set(MODULES) <= on
     assert set(REMNANTS) == set(MODULES)
 
 
-@pytest.mark.parametrize(("variant_name", "module"), modules_off())
+@pytest.mark.stage("files")
 def test_a_module_that_is_off_leaves_no_trace(
-    variant: Callable[[str], Project], variant_name: str, module: str
+    variant: Callable[[str], Project], render: str, module: str
 ) -> None:
-    project = variant(variant_name)
+    project = variant(render)
     # The answers file records "with_x: false" on purpose: copier update replays it.
     files = [p for p in project.files() if p.name != ".copier-answers.yml"]
     pattern = REMNANTS[module]
@@ -83,15 +83,15 @@ def test_a_module_that_is_off_leaves_no_trace(
     assert not {s.env for s in MODULES[module].settings} & env_names
 
 
-@pytest.mark.parametrize("variant_name", list(VARIANTS))
+@pytest.mark.stage("files")
 def test_modules_that_are_on_bring_dependencies_and_settings(
-    variant: Callable[[str], Project], variant_name: str
+    variant: Callable[[str], Project], render: str
 ) -> None:
-    project = variant(variant_name)
+    project = variant(render)
     dependencies = set(tomllib.loads(project.read("pyproject.toml"))["project"]["dependencies"])
     env_names = {line.split("=")[0] for line in project.read(".env.example").splitlines()}
 
-    for module in enabled_modules(answers_of(variant_name), MODULES):
+    for module in enabled_modules(answers_of(render), MODULES):
         assert set(module.dependencies) <= dependencies, module.name
         assert {s.env for s in module.settings} <= env_names, module.name
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,8 +62,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def worker(settings: Settings, engine: object) -> Iterator[None]:
-    """A worker on every queue, started once the test database is migrated."""
+def worker(settings: Settings, engine: object) -> Iterator[str]:
+    """A worker on every queue, started once the test database is migrated: its node name,
+    for control commands that should wait for its reply alone."""
+    name = f"probe-{uuid.uuid4().hex[:8]}@localhost"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -75,6 +78,8 @@ def worker(settings: Settings, engine: object) -> Iterator[None]:
             "solo",
             "--include",
             "tests.worker_probe",
+            "--hostname",
+            name,
             "--loglevel",
             "INFO",
             "--without-heartbeat",
@@ -94,7 +99,7 @@ def worker(settings: Settings, engine: object) -> Iterator[None]:
             except TimeoutError:
                 if time.monotonic() > deadline:
                     raise
-        yield
+        yield name
     finally:
         process.terminate()
         process.wait(timeout=30)

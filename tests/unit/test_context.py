@@ -8,6 +8,7 @@ import pytest
 from context import (
     FALLBACK_SLUG,
     SLUG_PATTERN,
+    answered_yes,
     combination_errors,
     derive,
     enabled_modules,
@@ -211,3 +212,33 @@ def test_workers_get_their_tasks_queues_and_targets_from_the_registry() -> None:
     # Mail's Celery task is a file of both modules: gone when either is off.
     assert "app/mail/tasks.py" in mail_only["excluded_paths"].splitlines()
     assert "app/mail/tasks.py" not in both["excluded_paths"].splitlines()
+
+
+@pytest.mark.parametrize(
+    ("value", "yes"),
+    [
+        (True, True),
+        (False, False),
+        (None, False),
+        ("true", True),
+        (" Yes ", True),
+        ("on", True),
+        ("1", True),
+        ("false", False),
+        ("no", False),
+        ("0", False),
+        ("", False),
+    ],
+)
+def test_answers_typed_on_the_command_line_count_as_copier_casts_them(
+    value: object, yes: bool
+) -> None:
+    assert answered_yes(value) is yes
+
+
+def test_modules_answered_no_on_the_command_line_are_off_while_validating() -> None:
+    # Copier validates a question while later answers given with --data are still text.
+    answers = {"with_cache": "false", "with_worker": "true", "with_sync": "false"}
+
+    assert [m.name for m in enabled_modules(answers, FAKE)] == ["core", "worker"]
+    assert combination_errors(answers, FAKE) == ["worker needs cache: answer with_cache=true."]
