@@ -58,11 +58,14 @@ def test_every_module_is_off_in_some_variant_and_on_in_another() -> None:
     assert set(REMNANTS) == set(MODULES)
 
 
+@pytest.fixture
+def rendered(variant: Callable[[str], Project], render: str) -> Project:
+    return variant(render)
+
+
 @pytest.mark.stage("files")
-def test_a_module_that_is_off_leaves_no_trace(
-    variant: Callable[[str], Project], render: str, module: str
-) -> None:
-    project = variant(render)
+def test_a_module_that_is_off_leaves_no_trace(rendered: Project, module: str) -> None:
+    project = rendered
     # The answers file records "with_x: false" on purpose: copier update replays it.
     files = [p for p in project.files() if p.name != ".copier-answers.yml"]
     pattern = REMNANTS[module]
@@ -85,9 +88,9 @@ def test_a_module_that_is_off_leaves_no_trace(
 
 @pytest.mark.stage("files")
 def test_modules_that_are_on_bring_dependencies_and_settings(
-    variant: Callable[[str], Project], render: str
+    rendered: Project, render: str
 ) -> None:
-    project = variant(render)
+    project = rendered
     dependencies = set(tomllib.loads(project.read("pyproject.toml"))["project"]["dependencies"])
     env_names = {line.split("=")[0] for line in project.read(".env.example").splitlines()}
 

@@ -130,6 +130,7 @@ def new_member(project: Project, base: str) -> str | None:
     return sign_in(base, email, password)
 
 
+@pytest.mark.stage("process")
 def test_started_as_in_the_dockerfile_it_serves_health_and_items(project: Project) -> None:
     url = project.new_database()
     project.run("alembic", "upgrade", "head", database_url=url)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import tomllib
-from importlib.metadata import PackageNotFoundError, version
 
-from packaging.requirements import Requirement
-
+from tests import pythons
 from tests.conftest import REPO_ROOT, Project
 
 
@@ -31,25 +30,42 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert test in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_this_environment_satisfies_the_rendered_project(default_project: Project) -> None:
-    """The rendered project is checked with this environment's tools, so it must fit it."""
-    project = tomllib.loads(default_project.read("pyproject.toml"))
-    requirements = [
-        *project["project"]["dependencies"],
-        *project["dependency-groups"]["dev"],
-    ]
-    unmet = []
-    for line in requirements:
-        requirement = Requirement(line)
-        try:
-            installed = version(requirement.name)
-        except PackageNotFoundError:
-            unmet.append(f"{line} (not installed)")
-            continue
-        if not requirement.specifier.contains(installed, prereleases=True):
-            unmet.append(f"{line} (installed {installed})")
+# Run inside an environment: which of the requirements in argv it does not satisfy.
+UNMET = """
+import json, sys
+from importlib.metadata import PackageNotFoundError, version
+from packaging.requirements import Requirement
+unmet = []
+for line in sys.argv[1:]:
+    requirement = Requirement(line)
+    try:
+        installed = version(requirement.name)
+    except PackageNotFoundError:
+        unmet.append(f"{line} (not installed)")
+        continue
+    if not requirement.specifier.contains(installed, prereleases=True):
+        unmet.append(f"{line} (installed {installed})")
+print(json.dumps(unmet))
+"""
 
-    assert unmet == []
+
+def unmet(python: str, requirements: list[str]) -> list[str]:
+    result = subprocess.run(
+        [python, "-c", UNMET, *requirements], capture_output=True, text=True, check=True
+    )
+    missing: list[str] = json.loads(result.stdout)
+    return missing
+
+
+def test_the_test_environments_satisfy_the_rendered_projects(default_project: Project) -> None:
+    """Projects are checked with these environments' tools, so they must fit them."""
+    pyproject = tomllib.loads(default_project.read("pyproject.toml"))
+    declared = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
+
+    assert set(declared) <= set(pythons.requirements())
+    # The harness's environment serves the projects on its own Python version.
+    assert unmet(sys.executable, pythons.requirements()) == []
+    assert unmet(default_project.interpreter, declared) == []
 
 
 def test_docs_describe_both_layouts() -> None:
@@ -68,7 +84,7 @@ def test_generated_readme_documents_the_everyday_commands(default_project: Proje
 def test_template_code_is_lint_clean() -> None:
     for command in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "extensions", "tests"],
+            [sys.executable, "-m", "ruff", *command, "extensions", "tests", "bench"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
