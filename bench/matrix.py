@@ -67,9 +67,12 @@ def run(warm: bool, workers: str, extra: list[str]) -> dict[str, Any]:
         *(sys.executable, "-m", "pytest", "--full-matrix", "-q", "-n", workers),
         *("--matrix-results", str(RESULTS), "-p", "no:cacheprovider", *extra),
     ]
+    RESULTS.unlink(missing_ok=True)
     started = time.monotonic()
     exit_code = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
     wall = time.monotonic() - started
+    if not RESULTS.exists():
+        sys.exit(f"pytest exited {exit_code} without writing {RESULTS}: no report written")
     results: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8"))
     results |= {
         "exit_code": exit_code,

@@ -1,9 +1,13 @@
 """Mail: rendered from templates, sent over real SMTP, and never an error for the caller."""
 
+import uuid
+
 import pytest
+from fastapi import BackgroundTasks
 
 from app.core.settings import Settings
 from app.mail.sender import Mail, SmtpSender
+from app.mail.service import MailService
 from app.mail.templates import render
 from tests.smtp_helpers import SmtpCatcher, free_port
 
@@ -40,6 +44,23 @@ async def test_a_mail_reaches_the_smtp_server(settings: Settings, catcher: SmtpC
     assert message["From"] == settings.mail_from
     assert message.get_body(("plain",)).get_content().strip() == "plain"  # type: ignore[union-attr]
     assert "<p>rich</p>" in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("mail_delivery")
+async def test_the_service_sends_its_mail_once_the_response_is_sent(
+    settings: Settings, catcher: SmtpCatcher
+) -> None:
+    email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
+    background = BackgroundTasks()
+
+    await MailService(settings, background).send_welcome(email, "Ada")
+    sent_before_the_response = [m for m in catcher.inbox.messages if m["To"] == email]
+    await background()
+
+    (message,) = await catcher.inbox.wait_for(1, to=email)
+    assert sent_before_the_response == []
+    assert message["Subject"] == "Welcome"
+    assert "Hello Ada," in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 async def test_an_unreachable_server_is_retried_then_given_up_quietly(
