@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,13 +56,15 @@ def main() -> int:
     REPORT.write_text(report(results), encoding="utf-8")
     print(summary(results))
     print(f"report: {REPORT.relative_to(REPO_ROOT)}")
-    return 0 if results["exit_code"] == 0 else 1
+    failed = any(_failed(render) for render in results["renders"].values())
+    return 1 if failed or results.get("exit_code", 0) != 0 else 0
 
 
 def run(warm: bool, workers: str, extra: list[str]) -> dict[str, Any]:
     env = dict(os.environ)
-    if not warm:
-        env["TEMPLATE_TEST_CACHE"] = tempfile.mkdtemp(prefix="matrix-cache-")
+    cold_cache = None if warm else tempfile.mkdtemp(prefix="matrix-cache-")
+    if cold_cache:
+        env["TEMPLATE_TEST_CACHE"] = cold_cache
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     command = [
         *(sys.executable, "-m", "pytest", "--full-matrix", "-q", "-n", workers),
@@ -69,8 +72,12 @@ def run(warm: bool, workers: str, extra: list[str]) -> dict[str, Any]:
     ]
     RESULTS.unlink(missing_ok=True)
     started = time.monotonic()
-    exit_code = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
-    wall = time.monotonic() - started
+    try:
+        exit_code = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
+        wall = time.monotonic() - started
+    finally:
+        if cold_cache:
+            shutil.rmtree(cold_cache, ignore_errors=True)
     if not RESULTS.exists():
         sys.exit(f"pytest exited {exit_code} without writing {RESULTS}: no report written")
     results: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8"))
@@ -99,7 +106,7 @@ def summary(results: dict[str, Any]) -> str:
     renders = results["renders"]
     failed = [name for name, r in renders.items() if _failed(r)]
     lines = [
-        f"combinations: {len(renders) + len(results['refused'])}, "
+        f"combinations: {combinations(results)}, "
         f"refused by the registry: {len(results['refused'])}, "
         f"fully tested: {len(renders) - len(failed)} passed, {len(failed)} failed",
         f"wall time: {results['wall_seconds']:.0f} s "
@@ -129,7 +136,7 @@ def report(results: dict[str, Any]) -> str:
         f"- Run: {results.get('date', '?')}, {results.get('machine', '?')}, "
         f"{results.get('workers', '?')} test workers, "
         f"{'cold caches (as in CI)' if results.get('cold') else 'warm caches'}.",
-        f"- Combinations of the module questions: {len(renders) + len(results['refused'])}; "
+        f"- Combinations of the module questions: {combinations(results)}; "
         f"refused by the registry: {len(results['refused'])}; rendered and fully tested: "
         f"{len(renders)}, of which {len(renders) - len(failed)} passed and {len(failed)} failed.",
         "- Python versions, spread so that every pair of values of any two options is tested "
@@ -137,7 +144,7 @@ def report(results: dict[str, Any]) -> str:
         f"- Wall time of `pytest --full-matrix` (the whole template suite, CI's command): "
         f"**{_duration(results['wall_seconds'])}**.",
         "",
-        "Stage times over all combinations (each test's own time, summed over both workers):",
+        "Stage times over all combinations (each test's own time, summed over all workers):",
         "",
         "| Stage | What it checks | Total | Median | Max |",
         "|---|---|---:|---:|---:|",
@@ -169,6 +176,12 @@ def report(results: dict[str, Any]) -> str:
             for record in renders[name]["stages"].values():
                 lines += [f"- `{nodeid}`" for nodeid in record["failed"]]
     return "\n".join(lines) + "\n"
+
+
+def combinations(results: dict[str, Any]) -> int:
+    """Sets of modules: a row's name is its modules, then its neutral values."""
+    modules = {name.split("@")[0] for name in results["renders"]}
+    return len(modules) + len(results["refused"])
 
 
 def _failed(render: dict[str, Any]) -> bool:

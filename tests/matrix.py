@@ -74,12 +74,12 @@ def build(questions: Mapping[str, Any], modules: Mapping[str, Module]) -> Matrix
     toggles = {
         name: by_question[name]
         for name, spec in questions.items()
-        if not name.startswith("_") and spec.get("type") == "bool" and name in by_question
+        if isinstance(spec, dict) and spec.get("type") == "bool" and name in by_question
     }
     neutral = {
         name: tuple(_choices(spec["choices"]))
         for name, spec in questions.items()
-        if not name.startswith("_") and isinstance(spec, dict) and "choices" in spec
+        if isinstance(spec, dict) and "choices" in spec
     }
     valid, refused = [], []
     for values in itertools.product((False, True), repeat=len(toggles)):

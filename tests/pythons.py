@@ -41,7 +41,9 @@ def interpreter(version: str) -> str:
     python = target / "bin" / "python"
     with _locked(CACHE / "envs" / f"py{version}.lock"):
         if not (target / "ready").exists():
-            shutil.rmtree(target, ignore_errors=True)
+            # Environments for requirements that have since changed are of no more use.
+            for stale in target.parent.glob(f"py{version}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
             _run(find_python(version), "-m", "venv", str(target))
             _run(str(python), "-m", "pip", "install", "-q", *requirements())
             (target / "ready").write_text(wanted, encoding="utf-8")

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, Inbox, Project, render
+from tests.conftest import Inbox, Project, render
 from tests.ports import free_port
 from tests.postgres import Server
 from tests.redis_server import RedisProcess
@@ -86,7 +85,7 @@ def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
     port = int(command[command.index("--port") + 1])
     assert command[0] == "uvicorn"
     # The container binds 0.0.0.0; here loopback is enough.
-    command = [str(BIN / "uvicorn"), *command[1:]]
+    command = [str(Path(project.interpreter).parent / "uvicorn"), *command[1:]]
     command[command.index("--host") + 1] = "127.0.0.1"
     process = subprocess.Popen(
         command,
@@ -172,7 +171,7 @@ def test_production_refuses_a_placeholder_secret(default_project: Project) -> No
         SECRET_KEY="change-me",
     )
     result = subprocess.run(
-        [sys.executable, "-c", "from app.main import create_app; create_app()"],
+        [default_project.interpreter, "-c", "from app.main import create_app; create_app()"],
         cwd=default_project.path,
         env=env,
         capture_output=True,

@@ -168,13 +168,15 @@ def test_new_revisions_come_out_lint_clean(project: Project, tmp_path: Path) -> 
     shutil.copytree(project.path, copy.path, ignore=shutil.ignore_patterns(".*_cache"))
     url = copy.migrated_database()
 
-    copy.run("alembic", "revision", "--autogenerate", "-m", "add nothing", database_url=url)
+    try:
+        copy.run("alembic", "revision", "--autogenerate", "-m", "add nothing", database_url=url)
+    finally:
+        copy.drop_databases()
 
     revisions = list((copy.path / "app/db/migrations/versions").glob("*_add_nothing.py"))
     assert len(revisions) == 1
     copy.run("ruff", "check", str(revisions[0]))
     copy.run("ruff", "format", "--check", str(revisions[0]))
-    copy.drop_databases()
 
 
 @pytest.mark.stage("ruff")
