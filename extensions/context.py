@@ -19,10 +19,17 @@ from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-# Copier imports this file by path, not as part of a package.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Copier imports this file by path, not as part of a package, so the registry beside it is
+# imported by name. `copier update` renders two versions of the template in one process
+# (the project's and the new one): a `registry` imported for the other version must not
+# stand in for this version's.
+_HERE = Path(__file__).resolve().parent
+_imported = sys.modules.get("registry")
+if _imported is not None and Path(_imported.__file__ or "").resolve().parent != _HERE:
+    del sys.modules["registry"]
+sys.path.insert(0, str(_HERE))
 
-from registry import CORE, MODULES, Module, Setting
+from registry import CORE, MODULES, Module, Setting  # noqa: E402
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FALLBACK_SLUG = "service"

@@ -58,6 +58,11 @@ def test_every_module_is_off_in_some_variant_and_on_in_another() -> None:
     assert set(REMNANTS) == set(MODULES)
 
 
+def _without_secrets(filename: str, line: str) -> str:
+    # The values in .env are random secrets, in which any word can turn up ("JwT").
+    return line.split("=", 1)[0] if filename == ".env" else line
+
+
 @pytest.fixture
 def rendered(variant: Callable[[str], Project], render: str) -> Project:
     return variant(render)
@@ -73,7 +78,7 @@ def test_a_module_that_is_off_leaves_no_trace(rendered: Project, module: str) ->
         f"{p.relative_to(project.path)}:{n}: {line.strip()}"
         for p in files
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-        if pattern.search(line)
+        if pattern.search(_without_secrets(p.name, line))
     ]
     words = PATH_WORDS.get(module, (module,))
     paths = [str(p.relative_to(project.path)) for p in files]

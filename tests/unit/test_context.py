@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
+from pathlib import Path
 
+import context
 import pytest
 from context import (
     FALLBACK_SLUG,
@@ -242,3 +246,28 @@ def test_modules_answered_no_on_the_command_line_are_off_while_validating() -> N
 
     assert [m.name for m in enabled_modules(answers, FAKE)] == ["core", "worker"]
     assert combination_errors(answers, FAKE) == ["worker needs cache: answer with_cache=true."]
+
+
+def test_each_version_of_the_template_uses_its_own_registry(tmp_path: Path) -> None:
+    """`copier update` renders the project's version and the new one in one process."""
+    extensions = Path(context.__file__).parent
+    contexts = []
+    for version, summary in (("old", "The old summary."), ("new", "The new summary.")):
+        copy = tmp_path / version / "extensions"
+        shutil.copytree(extensions, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        registry = copy / "registry.py"
+        text = registry.read_text(encoding="utf-8")
+        registry.write_text(text.replace(MODULES["auth"].summary, summary), encoding="utf-8")
+        # As copier-template-extensions loads it: by path, under one name for every version.
+        spec = importlib.util.spec_from_file_location(
+            "copier_extension_context", copy / "context.py"
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        contexts.append(module)
+
+    old, new = contexts
+    assert old.MODULES["auth"].summary == "The old summary."
+    assert new.MODULES["auth"].summary == "The new summary."
