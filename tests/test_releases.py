@@ -1,0 +1,52 @@
+"""The release record agrees with git, the CHANGELOG and the template's own version."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from packaging.version import Version
+
+from tests.releases import REPO_ROOT, git, releases
+
+
+def changelog_sections() -> dict[str, str]:
+    text = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    parts = re.split(r"^## (.+)$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_releases_are_pep_440_versions_in_order() -> None:
+    versions = [r.version for r in releases()]
+
+    assert versions
+    assert versions == sorted(set(versions))
+    assert all(str(v) == v.public and not v.is_prerelease for v in versions)
+
+
+def test_every_release_is_a_commit_of_this_history_with_its_version() -> None:
+    for release in releases():
+        assert re.fullmatch(r"[0-9a-f]{40}", release.commit), release.tag
+        git("merge-base", "--is-ancestor", release.commit, "HEAD", cwd=REPO_ROOT)
+        pyproject = git("show", f"{release.commit}:pyproject.toml", cwd=REPO_ROOT)
+        assert tomllib.loads(pyproject)["project"]["version"] == release.tag
+        # A tag that this clone has must be the recorded one.
+        if git("tag", "--list", release.tag, cwd=REPO_ROOT).strip():
+            tagged = git("rev-parse", f"{release.tag}^{{commit}}", cwd=REPO_ROOT).strip()
+            assert tagged == release.commit, release.tag
+
+
+def test_the_changelog_has_a_section_per_release_saying_what_to_do() -> None:
+    sections = changelog_sections()
+
+    for release in releases():
+        heading = f"{release.tag} ({release.date.isoformat()})"
+        assert heading in sections, heading
+        assert re.search(r"^Manual steps: ", sections[heading], re.MULTILINE), heading
+    assert next(iter(sections)) == "Unreleased"
+
+
+def test_the_template_is_at_its_latest_release_or_past_it() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+    assert Version(pyproject["project"]["version"]) >= releases()[-1].version

@@ -1,0 +1,281 @@
+"""`copier update` on projects with histories of their own, in temporary git repositories.
+
+Every project here is generated and updated with the `copier` command from a repository of
+the template that has a tag per release (tests/releases.py), as a team would.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests import pythons
+from tests.conftest import BIN, FOREIGN_PLUGINS, Inbox, Project
+from tests.ports import free_port
+from tests.postgres import Server
+from tests.releases import git, releases, template_repository
+
+EVERYTHING = {"with_rate_limit": True, "with_celery": True, "with_mail": True}
+CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return template_repository(tmp_path_factory.mktemp("template") / "repository")
+
+
+def copier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BIN / "copier"), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"copier {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result
+
+
+def markers(text: str) -> list[str]:
+    return CONFLICT.findall(text)
+
+
+def data(answers: dict[str, Any]) -> list[str]:
+    return [
+        f"--data={k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in answers.items()
+    ]
+
+
+def generate(template: Path, destination: Path, ref: str, answers: dict[str, Any]) -> Path:
+    """Render at `ref` and commit, as a team starts its service."""
+    copier(
+        "copy", "--trust", "--defaults", "--quiet", f"--vcs-ref={ref}", *data(answers),
+        str(template), str(destination), cwd=destination.parent,
+    )  # fmt: skip
+    git("init", "--quiet", "--initial-branch=main", cwd=destination)
+    commit(destination, "Generated from the template")
+    return destination
+
+
+def commit(path: Path, message: str) -> None:
+    git("add", "--all", cwd=path)
+    git("commit", "--quiet", "--allow-empty", "-m", message, cwd=path)
+
+
+def update(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return copier("update", "--trust", "--defaults", "--quiet", *args, cwd=path)
+
+
+def tree(path: Path) -> dict[str, str]:
+    """Every file a project's git tracks, by path: what the team would commit."""
+    files = git("ls-files", "--cached", "--others", "--exclude-standard", cwd=path).split()
+    return {name: (path / name).read_text(encoding="utf-8") for name in files}
+
+
+def without_commit(answers_file: str) -> dict[str, Any]:
+    answers: dict[str, Any] = yaml.safe_load(answers_file)
+    answers.pop("_commit")
+    return answers
+
+
+def service(path: Path, pg: Server, redis_url: str, smtp: tuple[int, Inbox]) -> Project:
+    version = yaml.safe_load((path / ".copier-answers.yml").read_text())["python_version"]
+    return Project(path, pg, redis_url, smtp[0], pythons.interpreter(version))
+
+
+def passes_its_checks(project: Project) -> None:
+    project.run("ruff", "check", ".")
+    project.run("ruff", "format", "--check", ".")
+    project.run("mypy")
+    result = project.run("pytest", "-q", *FOREIGN_PLUGINS, database_url=project.new_database())
+    assert " passed" in result.stdout.strip().splitlines()[-1]
+
+
+# What a team does to its service in the months after generating it.
+STATUS_ROUTER = '''"""Our own endpoint: how the service is doing, for the status page."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["status"])
+
+
+@router.get("/status")
+async def read_status() -> dict[str, str]:
+    return {"status": "fine"}
+'''
+STATUS_TEST = """from httpx import AsyncClient
+
+
+async def test_status_says_fine(client: AsyncClient) -> None:
+    response = await client.get("/api/v1/status")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "fine"}
+"""
+OUR_SETTING = "db_statement_timeout_ms: int = Field(default=5000, ge=0)"
+OUR_COLUMN = "    sku: Mapped[str | None] = mapped_column(String(40))\n"
+
+
+def make_our_edits(project: Project) -> set[str]:
+    """A new endpoint with its test, a changed setting, a model column with its migration."""
+    path = project.path
+    (path / "app/api/v1/status.py").write_text(STATUS_ROUTER, encoding="utf-8")
+    (path / "tests/test_status.py").write_text(STATUS_TEST, encoding="utf-8")
+    router = path / "app/api/router.py"
+    text = router.read_text(encoding="utf-8")
+    text = text.replace(
+        "from app.api.v1.items import router as items_router\n",
+        "from app.api.v1.items import router as items_router\n"
+        "from app.api.v1.status import router as status_router\n",
+    )
+    router.write_text(
+        text + 'api_router.include_router(status_router, prefix="/api/v1")\n', encoding="utf-8"
+    )
+    settings = path / "app/core/settings.py"
+    text = settings.read_text(encoding="utf-8")
+    assert "db_statement_timeout_ms: int = Field(default=15000, ge=0)" in text
+    settings.write_text(
+        text.replace("db_statement_timeout_ms: int = Field(default=15000, ge=0)", OUR_SETTING),
+        encoding="utf-8",
+    )
+    model = path / "app/models/item.py"
+    text = model.read_text(encoding="utf-8")
+    column_added = text.replace(
+        "    quantity: Mapped[int]\n", "    quantity: Mapped[int]\n" + OUR_COLUMN
+    )
+    model.write_text(column_added, encoding="utf-8")
+    project.run(
+        "alembic", "revision", "--autogenerate", "-m", "add item sku",
+        database_url=project.migrated_database(),
+    )  # fmt: skip
+    (revision,) = (path / "app/db/migrations/versions").glob("*_add_item_sku.py")
+    assert 'sa.Column("sku"' in revision.read_text(encoding="utf-8")
+    return {"app/api/v1/status.py", "tests/test_status.py", str(revision.relative_to(path))}
+
+
+# The lines our edits put into files the template also writes.
+OUR_LINES = {
+    "app/api/router.py": 'api_router.include_router(status_router, prefix="/api/v1")',
+    "app/core/settings.py": OUR_SETTING,
+    "app/models/item.py": OUR_COLUMN.strip(),
+}
+
+
+@pytest.mark.parametrize("answers", [{}, EVERYTHING], ids=["default", "everything"])
+def test_an_edited_project_updates_from_the_first_release(
+    template_repo: Path,
+    tmp_path: Path,
+    pg: Server,
+    redis_url: str,
+    smtp: tuple[int, Inbox],
+    answers: dict[str, Any],
+) -> None:
+    answers = {**answers, "http_port": free_port()}
+    first = releases()[0].tag
+    path = generate(template_repo, tmp_path / "service", first, answers)
+    project = service(path, pg, redis_url, smtp)
+    added = make_our_edits(project)
+    commit(path, "Our own endpoint, setting and column")
+    mine, our_env = tree(path), project.read(".env")
+
+    update(path, "--vcs-ref=HEAD")
+
+    updated = tree(path)
+    fresh = tree(generate(template_repo, tmp_path / "fresh", "HEAD", answers))
+    old = tree(generate(template_repo, tmp_path / "old", first, answers))
+    # (The README shows what conflict markers look like: those are not conflicts.)
+    assert [n for n in updated if markers(updated[n]) != markers(fresh.get(n, ""))] == []
+    assert not [name for name in updated if name.endswith(".rej")]
+    # Our files are kept to the letter, and our lines in the template's files.
+    assert {name: updated[name] for name in added} == {name: mine[name] for name in added}
+    assert all(line in updated[name] for name, line in OUR_LINES.items())
+    # Everything else is what the template renders now.
+    theirs = set(updated) - added - set(OUR_LINES) - {".copier-answers.yml"}
+    assert theirs == set(fresh) - set(OUR_LINES) - {".copier-answers.yml"}
+    assert {n: updated[n] for n in theirs} == {n: fresh[n] for n in theirs}
+    assert {n for n in theirs if old.get(n) != fresh[n]}  # the template did change
+    assert without_commit(updated[".copier-answers.yml"]) == without_commit(
+        fresh[".copier-answers.yml"]
+    )
+    assert project.read(".env") == our_env  # never overwritten: it holds our secrets
+    passes_its_checks(project)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{}, EVERYTHING, {"with_auth": False, "with_cache": False}],
+    ids=["default", "everything", "bare"],
+)
+def test_updating_an_unedited_project_equals_a_fresh_copy(
+    template_repo: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    answers = {**answers, "http_port": free_port()}
+    previous = releases()[-1].tag
+    path = generate(template_repo, tmp_path / "service", previous, answers)
+
+    update(path, "--vcs-ref=HEAD")
+
+    updated, fresh = tree(path), tree(generate(template_repo, tmp_path / "fresh", "HEAD", answers))
+    assert set(updated) == set(fresh)
+    # The answers record another commit of the template; nothing else differs.
+    assert {name for name in fresh if updated[name] != fresh[name]} <= {".copier-answers.yml"}
+    assert without_commit(updated[".copier-answers.yml"]) == without_commit(
+        fresh[".copier-answers.yml"]
+    )
+
+
+def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
+    template_repo: Path,
+    tmp_path: Path,
+    pg: Server,
+    redis_url: str,
+    smtp: tuple[int, Inbox],
+) -> None:
+    answers = {"http_port": free_port()}
+    path = generate(template_repo, tmp_path / "service", "HEAD", answers)
+    project = service(path, pg, redis_url, smtp)
+    before = tree(path)
+
+    update(path, "--vcs-ref=HEAD", "--data=with_celery=true")
+    commit(path, "Celery on")
+
+    assert yaml.safe_load(project.read(".copier-answers.yml"))["with_celery"] is True
+    assert (path / "app/worker/celery_app.py").exists()
+    passes_its_checks(project)
+
+    update(path, "--vcs-ref=HEAD", "--data=with_celery=false")
+    commit(path, "Celery off")
+
+    after = tree(path)
+    assert set(after) == set(before)
+    assert {n for n in after if after[n] != before[n]} <= {".copier-answers.yml"}
+    passes_its_checks(project)
+
+
+def test_a_conflicting_edit_gets_conflict_markers(template_repo: Path, tmp_path: Path) -> None:
+    answers = {**EVERYTHING, "http_port": free_port()}
+    first = releases()[0].tag
+    old = tree(generate(template_repo, tmp_path / "old", first, answers))
+    new = tree(generate(template_repo, tmp_path / "new", "HEAD", answers))
+    # A line the template replaced since the first release, in a file it kept.
+    name, old_line, new_line = next(
+        (name, old_lines[i1], new_lines[j1])
+        for name in sorted(set(old) & set(new) - {".copier-answers.yml"})
+        for old_lines, new_lines in [(old[name].splitlines(), new[name].splitlines())]
+        for tag, i1, _, j1, _ in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes()
+        if tag == "replace" and old_lines[i1].strip() and new_lines[j1].strip()
+    )
+    path = generate(template_repo, tmp_path / "service", first, answers)
+    edited = path / name
+    ours = "# our own line, where the template changed its own"
+    edited.write_text(old[name].replace(old_line, ours, 1), encoding="utf-8")
+    commit(path, "Our change to a line the template changes too")
+
+    update(path, "--vcs-ref=HEAD", "--conflict=inline")
+
+    text = edited.read_text(encoding="utf-8")
+    assert CONFLICT.search(text), text
+    assert ours in text
+    assert new_line in text
