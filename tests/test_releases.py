@@ -17,7 +17,11 @@ def changelog_sections() -> dict[str, str]:
 
 
 def test_releases_are_pep_440_versions_in_order() -> None:
+    record = tomllib.loads((REPO_ROOT / "releases.toml").read_text(encoding="utf-8"))
     versions = [r.version for r in releases()]
+
+    # Written as tagged: the normalized form, without a "v".
+    assert [entry["version"] for entry in record["release"]] == [str(v) for v in versions]
 
     assert versions
     assert versions == sorted(set(versions))

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 import yaml
+from registry import CORE, MODULES
 
 from tests import pythons
 from tests.conftest import BIN, FOREIGN_PLUGINS, Inbox, Project
 from tests.ports import free_port
 from tests.postgres import Server
-from tests.releases import git, releases, template_repository
+from tests.releases import REPO_ROOT, git, releases, template_repository
 
 EVERYTHING = {"with_rate_limit": True, "with_celery": True, "with_mail": True}
 CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
@@ -36,10 +37,6 @@ def copier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
     assert result.returncode == 0, f"copier {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result
-
-
-def markers(text: str) -> list[str]:
-    return CONFLICT.findall(text)
 
 
 def data(answers: dict[str, Any]) -> list[str]:
@@ -72,6 +69,10 @@ def tree(path: Path) -> dict[str, str]:
     """Every file a project's git tracks, by path: what the team would commit."""
     files = git("ls-files", "--cached", "--others", "--exclude-standard", cwd=path).split()
     return {name: (path / name).read_text(encoding="utf-8") for name in files}
+
+
+def project_env(path: Path) -> list[str]:
+    return (path / ".env").read_text(encoding="utf-8").splitlines()
 
 
 def without_commit(answers_file: str) -> dict[str, Any]:
@@ -185,8 +186,7 @@ def test_an_edited_project_updates_from_the_first_release(
     updated = tree(path)
     fresh = tree(generate(template_repo, tmp_path / "fresh", "HEAD", answers))
     old = tree(generate(template_repo, tmp_path / "old", first, answers))
-    # (The README shows what conflict markers look like: those are not conflicts.)
-    assert [n for n in updated if markers(updated[n]) != markers(fresh.get(n, ""))] == []
+    assert [name for name, text in updated.items() if CONFLICT.search(text)] == []
     assert not [name for name in updated if name.endswith(".rej")]
     # Our files are kept to the letter, and our lines in the template's files.
     assert {name: updated[name] for name in added} == {name: mine[name] for name in added}
@@ -224,6 +224,14 @@ def test_updating_an_unedited_project_equals_a_fresh_copy(
     assert without_commit(updated[".copier-answers.yml"]) == without_commit(
         fresh[".copier-answers.yml"]
     )
+    # Every answer is kept for the next update, and no secret is among them.
+    questions = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    kept = yaml.safe_load(updated[".copier-answers.yml"])
+    assert {q for q in questions if not q.startswith("_")} <= set(kept)
+    names = {secret.upper() for module in (CORE, *MODULES.values()) for secret in module.secrets}
+    env = dict(line.split("=", 1) for line in project_env(path) if line.split("=")[0] in names)
+    assert env
+    assert not [value for value in env.values() if value in updated[".copier-answers.yml"]]
 
 
 def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
@@ -260,8 +268,8 @@ def test_a_conflicting_edit_gets_conflict_markers(template_repo: Path, tmp_path:
     old = tree(generate(template_repo, tmp_path / "old", first, answers))
     new = tree(generate(template_repo, tmp_path / "new", "HEAD", answers))
     # A line the template replaced since the first release, in a file it kept.
-    name, old_line, new_line = next(
-        (name, old_lines[i1], new_lines[j1])
+    name, line, new_line = next(
+        (name, i1, new_lines[j1])
         for name in sorted(set(old) & set(new) - {".copier-answers.yml"})
         for old_lines, new_lines in [(old[name].splitlines(), new[name].splitlines())]
         for tag, i1, _, j1, _ in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes()
@@ -270,12 +278,16 @@ def test_a_conflicting_edit_gets_conflict_markers(template_repo: Path, tmp_path:
     path = generate(template_repo, tmp_path / "service", first, answers)
     edited = path / name
     ours = "# our own line, where the template changed its own"
-    edited.write_text(old[name].replace(old_line, ours, 1), encoding="utf-8")
+    lines = old[name].splitlines(keepends=True)
+    lines[line] = ours + "\n"
+    edited.write_text("".join(lines), encoding="utf-8")
     commit(path, "Our change to a line the template changes too")
 
     update(path, "--vcs-ref=HEAD", "--conflict=inline")
 
     text = edited.read_text(encoding="utf-8")
-    assert CONFLICT.search(text), text
-    assert ours in text
-    assert new_line in text
+    conflict = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, re.MULTILINE | re.DOTALL)
+    assert conflict, text
+    before, after = conflict.groups()
+    assert ours in before
+    assert new_line in after
