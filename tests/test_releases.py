@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+import yaml
 from packaging.version import Version
 
 from tests.releases import REPO_ROOT, git, releases
@@ -54,3 +55,38 @@ def test_the_template_is_at_its_latest_release_or_past_it() -> None:
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
     assert Version(pyproject["project"]["version"]) >= releases()[-1].version
+
+
+def template_files(paths: list[str]) -> set[str]:
+    """Paths of the template's files as a project gets them (without `.jinja`)."""
+    return {p.removeprefix("template/").removesuffix(".jinja") for p in paths}
+
+
+def test_what_an_update_cannot_carry_since_the_last_release_has_a_migration() -> None:
+    """A file that leaves the template is deleted from projects, edits and all; a renamed
+    question or a changed answer format leaves old answers behind. A diff carries none of
+    these: each needs a `_migrations` entry for the next release (with its test)."""
+    last = releases()[-1]
+    listed = git("ls-tree", "-r", "--name-only", last.commit, "--", "template", cwd=REPO_ROOT)
+    old_files = template_files(listed.splitlines())
+    new_files = template_files(
+        [
+            str(p.relative_to(REPO_ROOT))
+            for p in (REPO_ROOT / "template").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        ]
+    )
+    old = yaml.safe_load(git("show", f"{last.commit}:copier.yml", cwd=REPO_ROOT))
+    new = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    questions = [q for q in old if not q.startswith("_")]
+
+    needs = sorted(old_files - new_files) + [
+        f"question {q}"
+        for q in questions
+        if q not in new
+        or old[q].get("type") != new[q].get("type")
+        or not set(old[q].get("choices", [])) <= set(new[q].get("choices", []))
+    ]
+    migrations = [m for m in new.get("_migrations", []) if Version(m["version"]) > last.version]
+
+    assert migrations or not needs, f"since {last.tag}, these need a migration: {needs}"
