@@ -1,0 +1,362 @@
+"""The generated service under load, beside the floor, in one run: docs/benchmarks.md.
+
+    python bench/service.py                   # 30 s per endpoint, 64 connections
+    python bench/service.py --duration 10     # a quicker look
+
+One run renders the default project and the all-modules project, migrates a fresh
+database for each and seeds it with 10 000 items, starts each as its Dockerfile does (the
+same uvicorn command and flags, one process), and loads it with wrk from a second process
+on loopback: an item by id, a page of 20 sorted by creation time, and a create. The floor
+(bench/floor.py: raw ASGI and asyncpg, the same queries and JSON) is served by the same
+uvicorn on the default project's database and loaded identically. It also measures start-up
+(process start to the first healthy answer), resident memory after the load, and
+`copier copy` of the default project.
+
+Needs wrk (Debian: `apt-get install wrk`), PostgreSQL and Redis, found as the template's
+tests find them (TEST_DATABASE_URL, TEST_REDIS_URL, else on localhost), and Python 3.12
+(the default projects' version) as the tests find it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+import asyncpg  # noqa: E402
+
+from tests import pythons  # noqa: E402
+from tests.ports import free_port  # noqa: E402
+from tests.postgres import find_server  # noqa: E402
+from tests.redis_server import find_redis  # noqa: E402
+
+REPORT = REPO_ROOT / "docs" / "benchmarks.md"
+PROJECTS = {
+    "default": {},
+    "all modules": {"with_rate_limit": True, "with_celery": True, "with_mail": True},
+}
+SEED = 10_000
+PASSWORD = "a long enough passphrase"
+GET_ITEM = """
+request = function()
+  return wrk.format("GET", "/api/v1/items/" .. math.random(1, %d))
+end
+"""
+# Names are unique among live items: each wrk thread numbers its own, under a run's prefix.
+CREATE_ITEM = """
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"name": "%s-%%d-%%d", "quantity": 1}', id, n)
+  return wrk.format("POST", "/api/v1/items", %s, body)
+end
+"""
+LIST_PAGE = "/api/v1/items?limit=20&sort=-created_at"
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Measured:
+    startup_seconds: float = 0.0
+    rss_mib: float = 0.0
+    loads: dict[str, Load] = field(default_factory=dict)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=30, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-"))
+    pg = find_server(scratch / "postgres")
+    redis_url, redis_server = find_redis(scratch / "redis")
+    copier_seconds = time_copier(scratch, repeats=5)
+    measured: dict[str, Measured] = {}
+    databases = []
+    try:
+        for name, answers in PROJECTS.items():
+            path = render(scratch / name.replace(" ", "-"), answers)
+            python = pythons.interpreter("3.12")
+            database = pg.create_database("bench")
+            databases.append(database)
+            env = service_env(pg.database_url(database), redis_url)
+            run([python, "-m", "alembic", "upgrade", "head"], path, env)
+            asyncio.run(seed(pg.database_url(database, driver="postgresql")))
+            measured[name] = measure(dockerfile_command(path, python), path, env, args)
+            if name == "default":
+                # The floor on the same database, under the same server and flags.
+                command = floor_command(dockerfile_command(path, python))
+                measured["floor"] = measure(command, REPO_ROOT, env, args)
+    finally:
+        for database in databases:
+            pg.drop_database(database)
+        if redis_server is not None:
+            redis_server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    REPORT.write_text(report(measured, copier_seconds, args), encoding="utf-8")
+    print(REPORT.read_text(encoding="utf-8"))
+    return 0
+
+
+def time_copier(scratch: Path, repeats: int) -> list[float]:
+    seconds = []
+    for n in range(repeats):
+        started = time.monotonic()
+        render(scratch / f"copier-{n}", {})
+        seconds.append(time.monotonic() - started)
+    return seconds
+
+
+def render(destination: Path, answers: dict[str, Any]) -> Path:
+    data = [f"--data={k}={json.dumps(v)}" for k, v in answers.items()]
+    copier = Path(sys.executable).parent / "copier"
+    command = [str(copier), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
+    run([*command, *data, str(REPO_ROOT), str(destination)], REPO_ROOT, dict(os.environ))
+    return destination
+
+
+def service_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "DATABASE_URL": database_url,
+        "MIGRATION_DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+        "CELERY_BROKER_URL": redis_url,
+        # The load comes from one address: limits would answer it with 429s.
+        "RATE_LIMIT_ENABLED": "false",
+    }
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(
+            f"`{' '.join(command)}` exited {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+
+
+async def seed(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "INSERT INTO items (name, description, quantity) "
+            "SELECT 'item ' || n, 'seeded for the benchmark', n % 100 "
+            f"FROM generate_series(1, {SEED}) AS n"
+        )
+        await connection.execute("ANALYZE items")
+    finally:
+        await connection.close()
+
+
+def dockerfile_command(project: Path, python: str) -> list[str]:
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    match = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert match, "the Dockerfile has no exec-form CMD"
+    command: list[str] = json.loads(match.group(1))
+    command[0] = str(Path(python).parent / command[0])
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(free_port())
+    return command
+
+
+def floor_command(service: list[str]) -> list[str]:
+    command = list(service)
+    command[command.index("app.main:create_app")] = "floor:create_app"
+    return [*command, "--app-dir", str(REPO_ROOT / "bench")]
+
+
+def measure(
+    command: list[str], cwd: Path, env: dict[str, str], args: argparse.Namespace
+) -> Measured:
+    startups = []
+    for _ in range(4):
+        with serve(command, cwd, env) as (_, startup):
+            startups.append(startup)
+    result = Measured()
+    with serve(command, cwd, env) as (base, startup):
+        startups.append(startup)
+        token = bearer(base)
+        scripts = Path(tempfile.mkdtemp(prefix="wrk-"))
+        (scripts / "get.lua").write_text(GET_ITEM % SEED, encoding="utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            **({"Authorization": token} if token else {}),
+        }
+        lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
+        prefix = f"bench-{secrets.token_hex(4)}"
+        (scripts / "create.lua").write_text(CREATE_ITEM % (prefix, lua_headers), encoding="utf-8")
+        result.loads["item by id"] = wrk(f"{base}/", args, scripts / "get.lua")
+        result.loads["list page of 20"] = wrk(f"{base}{LIST_PAGE}", args)
+        result.loads["create"] = wrk(f"{base}/", args, scripts / "create.lua")
+        result.rss_mib = rss_mib(base)
+        shutil.rmtree(scripts)
+    result.startup_seconds = statistics.median(startups)
+    return result
+
+
+SERVED: dict[str, int] = {}
+
+
+@contextmanager
+def serve(command: list[str], cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, float]]:
+    """Start the server; yield its base URL and how long it took to answer healthy."""
+    port = command[command.index("--port") + 1]
+    base = f"http://127.0.0.1:{port}"
+    # A file, not a pipe: the services log every request, and a full pipe would stall them.
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
+        try:
+            while not healthy(base):
+                if process.poll() is not None or time.monotonic() - started > 30:
+                    log.seek(0)
+                    sys.exit(f"{' '.join(command)} did not come up:\n{log.read()[-3000:]}")
+                time.sleep(0.005)
+            startup = time.monotonic() - started
+            SERVED[base] = process.pid
+            yield base, startup
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/health/live", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def bearer(base: str) -> str | None:
+    """A member's access token where the service has accounts (the floor has none)."""
+    email = f"bench-{secrets.token_hex(4)}@example.com"
+    body = json.dumps({"email": email, "password": PASSWORD}).encode()
+    signup = urllib.request.Request(
+        f"{base}/api/v1/auth/signup", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        urllib.request.urlopen(signup, timeout=5).close()
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+    form = urllib.parse.urlencode({"username": email, "password": PASSWORD}).encode()
+    with urllib.request.urlopen(f"{base}/api/v1/auth/token", data=form, timeout=5) as response:
+        return f"Bearer {json.loads(response.read())['access_token']}"
+
+
+def wrk(url: str, args: argparse.Namespace, script: Path | None = None) -> Load:
+    command = [
+        "wrk", "--latency", f"--threads={args.threads}", f"--connections={args.connections}",
+        f"--duration={args.duration}s", "--timeout=5s",
+    ]  # fmt: skip
+    if script is not None:
+        command += ["--script", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Load(
+        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        errors=errors + (int(non_2xx.group(1)) if non_2xx else 0),
+    )
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def rss_mib(base: str) -> float:
+    status = Path(f"/proc/{SERVED[base]}/status").read_text(encoding="utf-8")
+    kib = int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    return kib / 1024
+
+
+def report(
+    measured: dict[str, Measured], copier_seconds: list[float], args: argparse.Namespace
+) -> str:
+    floor = measured["floor"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `python bench/service.py` (see its docstring); do not edit by hand.",
+        "",
+        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.machine()}, Python 3.12 for the services, wrk "
+        f"{args.threads} threads, {args.connections} connections, {args.duration} s per endpoint, "
+        f"{SEED} seeded items, one uvicorn process per service (the Dockerfile's command).",
+        f"- `copier copy` of the default project: median {statistics.median(copier_seconds):.2f} s "
+        f"of {len(copier_seconds)}.",
+        "",
+        "| Service | Endpoint | Requests/s | p50 | p99 | Errors | Ratio to floor |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, result in measured.items():
+        for endpoint, load in result.loads.items():
+            ratio = load.requests_per_second / floor.loads[endpoint].requests_per_second
+            lines.append(
+                f"| {name} | {endpoint} | {load.requests_per_second:.0f} | {load.p50_ms:.2f} ms "
+                f"| {load.p99_ms:.2f} ms | {load.errors} | {ratio:.2f} |"
+            )
+    lines += [
+        "",
+        "| Service | Start-up to healthy (median of 5) | Resident memory after load |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {r.startup_seconds:.2f} s | {r.rss_mib:.0f} MiB |"
+        for name, r in measured.items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
