@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers, as `Annotated` aliases."""
+"""Dependencies shared by the routers, as `Annotated` aliases.
+
+Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def`
+dependency in its thread pool, which costs a thread hop on every request.
+"""
 
 from typing import Annotated
 
@@ -10,7 +14,7 @@ from app.db.session import SessionDep
 from app.services.items import ItemService
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was built with (tests build apps with their own)."""
     settings: Settings = request.app.state.settings
     return settings
@@ -19,7 +23,7 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_item_service(session: SessionDep) -> ItemService:
+async def get_item_service(session: SessionDep) -> ItemService:
     return ItemService(ItemRepository(session))
 
 

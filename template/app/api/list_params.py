@@ -34,7 +34,7 @@ class ListParamsParser:
         }
         self.default_sort = self._parse_sort(default_sort)
 
-    def __call__(
+    async def __call__(
         self,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 20,
         offset: Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")] = 0,

@@ -42,11 +42,11 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_user_service(session: SessionDep) -> UserService:
+async def get_user_service(session: SessionDep) -> UserService:
     return UserService(UserRepository(session))
 
 
-def get_token_service(session: SessionDep, settings: SettingsDep) -> TokenService:
+async def get_token_service(session: SessionDep, settings: SettingsDep) -> TokenService:
     return TokenService(RefreshTokenRepository(session), settings)
 
 

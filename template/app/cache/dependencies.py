@@ -32,7 +32,7 @@ class CacheInvalidation:
         await cache.invalidate(tags=self.tags)
 
 
-def get_cache(request: Request) -> CacheService:
+async def get_cache(request: Request) -> CacheService:
     cache: CacheService = request.app.state.cache
     return cache
 
@@ -40,7 +40,7 @@ def get_cache(request: Request) -> CacheService:
 CacheDep = Annotated[CacheService, Depends(get_cache)]
 
 
-def invalidate_after_commit(cache: CacheDep, session: SessionDep) -> CacheInvalidation:
+async def invalidate_after_commit(cache: CacheDep, session: SessionDep) -> CacheInvalidation:
     pending = CacheInvalidation()
     after_commit(session, partial(pending.run, cache))
     return pending
