@@ -5,12 +5,15 @@
 
 One run renders the default project and the all-modules project, migrates a fresh
 database for each and seeds it with 10 000 items, starts each as its Dockerfile does (the
-same uvicorn command and flags, one process), and loads it with wrk from a second process
-on loopback: an item by id, a page of 20 sorted by creation time, and a create. The floor
-(bench/floor.py: raw ASGI and asyncpg, the same queries and JSON) is served by the same
-uvicorn on the default project's database and loaded identically. It also measures start-up
-(process start to the first healthy answer), resident memory after the load, and
-`copier copy` of the default project.
+same uvicorn command and flags, one process, the environment only: the image has no
+.env), and loads it with wrk from a second process on loopback: an item by id, a page of
+20 sorted by creation time, and a create. Each load is preceded by an unmeasured warm-up.
+The default project is measured twice: as shipped (its cache on) and with
+CACHE_ENABLED=false, where every read goes to PostgreSQL. The floor (bench/floor.py: raw
+ASGI and asyncpg, the same queries and JSON) is served by the same uvicorn on the default
+project's database and loaded identically. It also measures start-up (process start to
+the first healthy answer), resident memory after the load, and `copier copy` of the
+default project.
 
 Needs wrk (Debian: `apt-get install wrk`), PostgreSQL and Redis, found as the template's
 tests find them (TEST_DATABASE_URL, TEST_REDIS_URL, else on localhost), and Python 3.12
@@ -57,6 +60,24 @@ PROJECTS = {
     "default": {},
     "all modules": {"with_rate_limit": True, "with_celery": True, "with_mail": True},
 }
+FLOOR = "floor"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    project: str
+    env: dict[str, str] = field(default_factory=dict)
+    floor: bool = False
+
+
+SERVICES = (
+    Service("default", "default"),
+    # The same project with every read served by PostgreSQL: what the code costs.
+    Service("default, cache off", "default", {"CACHE_ENABLED": "false"}),
+    Service(FLOOR, "default", floor=True),
+    Service("all modules", "all modules"),
+)
 SEED = 10_000
 PASSWORD = "a long enough passphrase"
 GET_ITEM = """
@@ -79,6 +100,7 @@ request = function()
 end
 """
 LIST_PAGE = "/api/v1/items?limit=20&sort=-created_at"
+VERSIONS = ("fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "redis")
 
 
 @dataclass
@@ -99,6 +121,7 @@ class Measured:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=30, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured seconds before each")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     args = parser.parse_args()
@@ -108,30 +131,40 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-"))
     pg = find_server(scratch / "postgres")
     redis_url, redis_server = find_redis(scratch / "redis")
+    python = pythons.interpreter("3.12")
     copier_seconds = time_copier(scratch, repeats=5)
     measured: dict[str, Measured] = {}
-    databases = []
+    databases: list[str] = []
     try:
-        for name, answers in PROJECTS.items():
-            path = render(scratch / name.replace(" ", "-"), answers)
-            python = pythons.interpreter("3.12")
+        seeded = {}
+        for project, answers in PROJECTS.items():
+            path = render(scratch / project.replace(" ", "-"), answers)
+            # The image is built without .env (.dockerignore): settings come from the environment.
+            (path / ".env").unlink()
             database = pg.create_database("bench")
             databases.append(database)
             env = service_env(pg.database_url(database), redis_url)
             run([python, "-m", "alembic", "upgrade", "head"], path, env)
             asyncio.run(seed(pg.database_url(database, driver="postgresql")))
-            measured[name] = measure(dockerfile_command(path, python), path, env, args)
-            if name == "default":
-                # The floor on the same database, under the same server and flags.
-                command = floor_command(dockerfile_command(path, python))
-                measured["floor"] = measure(command, REPO_ROOT, env, args)
+            seeded[project] = (path, database)
+        for service in SERVICES:
+            path, seeded_database = seeded[service.project]
+            # Each service starts from the same seeded rows: earlier creates do not count.
+            database = pg.create_database("bench", template=seeded_database)
+            databases.append(database)
+            env = {**service_env(pg.database_url(database), redis_url), **service.env}
+            command = dockerfile_command(path, python)
+            if service.floor:
+                command, path = floor_command(command), REPO_ROOT
+            measured[service.name] = measure(command, path, env, args)
+        versions = service_versions(python, pg.database_url("postgres", driver="postgresql"))
     finally:
-        for database in databases:
+        for database in reversed(databases):
             pg.drop_database(database)
         if redis_server is not None:
             redis_server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    REPORT.write_text(report(measured, copier_seconds, args), encoding="utf-8")
+    REPORT.write_text(report(measured, copier_seconds, versions, args), encoding="utf-8")
     print(REPORT.read_text(encoding="utf-8"))
     return 0
 
@@ -217,18 +250,27 @@ def measure(
     with serve(command, cwd, env) as (base, startup):
         startups.append(startup)
         token = bearer(base)
-        scripts = Path(tempfile.mkdtemp(prefix="wrk-"))
-        (scripts / "get.lua").write_text(GET_ITEM % SEED, encoding="utf-8")
         headers = {
             "Content-Type": "application/json",
             **({"Authorization": token} if token else {}),
         }
         lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
-        prefix = f"bench-{secrets.token_hex(4)}"
-        (scripts / "create.lua").write_text(CREATE_ITEM % (prefix, lua_headers), encoding="utf-8")
-        result.loads["item by id"] = wrk(f"{base}/", args, scripts / "get.lua")
-        result.loads["list page of 20"] = wrk(f"{base}{LIST_PAGE}", args)
-        result.loads["create"] = wrk(f"{base}/", args, scripts / "create.lua")
+        scripts = Path(tempfile.mkdtemp(prefix="wrk-"))
+        get_item = scripts / "get.lua"
+        get_item.write_text(GET_ITEM % SEED, encoding="utf-8")
+        loads: dict[str, tuple[str, Path | None]] = {
+            "item by id": (f"{base}/", get_item),
+            "list page of 20": (f"{base}{LIST_PAGE}", None),
+            "create": (f"{base}/", scripts / "create.lua"),
+        }
+        for endpoint, (url, script) in loads.items():
+            for seconds in (args.warmup, args.duration):
+                if endpoint == "create":
+                    # A fresh prefix per run: the warm-up's names are taken.
+                    prefix = f"bench-{secrets.token_hex(4)}"
+                    script.write_text(CREATE_ITEM % (prefix, lua_headers), encoding="utf-8")  # type: ignore[union-attr]
+                if seconds:
+                    result.loads[endpoint] = wrk(url, seconds, args, script)
         result.rss_mib = rss_mib(base)
         shutil.rmtree(scripts)
     result.startup_seconds = statistics.median(startups)
@@ -291,10 +333,10 @@ def bearer(base: str) -> str | None:
         return f"Bearer {json.loads(response.read())['access_token']}"
 
 
-def wrk(url: str, args: argparse.Namespace, script: Path | None = None) -> Load:
+def wrk(url: str, seconds: int, args: argparse.Namespace, script: Path | None = None) -> Load:
     command = [
         "wrk", "--latency", f"--threads={args.threads}", f"--connections={args.connections}",
-        f"--duration={args.duration}s", "--timeout=5s",
+        f"--duration={seconds}s", "--timeout=5s",
     ]  # fmt: skip
     if script is not None:
         command += ["--script", str(script)]
@@ -320,19 +362,55 @@ def rss_mib(base: str) -> float:
     return kib / 1024
 
 
+def service_versions(python: str, dsn: str) -> dict[str, str]:
+    """What the services ran on: their packages, PostgreSQL, Redis, wrk and the CPU."""
+    script = (
+        "import json, sys, importlib.metadata as m; "
+        f"print(json.dumps({{'python': sys.version.split()[0], "
+        f"**{{p: m.version(p) for p in {list(VERSIONS)!r}}}}}))"
+    )
+    versions: dict[str, str] = json.loads(
+        subprocess.run([python, "-c", script], capture_output=True, text=True, check=True).stdout
+    )
+    versions["postgresql"] = asyncio.run(_fetch(dsn, "SHOW server_version"))
+    wrk_banner = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    versions["wrk"] = wrk_banner.split()[1] if wrk_banner else "?"
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    versions["cpu"] = model.group(1) if model else platform.processor() or "?"
+    return versions
+
+
+async def _fetch(dsn: str, sql: str) -> str:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return str(await connection.fetchval(sql))
+    finally:
+        await connection.close()
+
+
 def report(
-    measured: dict[str, Measured], copier_seconds: list[float], args: argparse.Namespace
+    measured: dict[str, Measured],
+    copier_seconds: list[float],
+    versions: dict[str, str],
+    args: argparse.Namespace,
 ) -> str:
-    floor = measured["floor"]
+    floor = measured[FLOOR]
+    packages = ", ".join(f"{p} {versions[p]}" for p in VERSIONS)
     lines = [
         "# Benchmarks",
         "",
         "Generated by `python bench/service.py` (see its docstring); do not edit by hand.",
+        "What the figures mean and what changed the code: [performance.md](performance.md).",
         "",
-        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} cores, "
-        f"{platform.system()} {platform.machine()}, Python 3.12 for the services, wrk "
-        f"{args.threads} threads, {args.connections} connections, {args.duration} s per endpoint, "
-        f"{SEED} seeded items, one uvicorn process per service (the Dockerfile's command).",
+        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {os.cpu_count()} cores "
+        f"({versions['cpu']}), {platform.system()} {platform.machine()}; PostgreSQL "
+        f"{versions['postgresql']} and Redis on the same machine, over loopback.",
+        f"- Services: Python {versions['python']}, {packages}; one uvicorn process each, "
+        "started with the generated Dockerfile's command and no .env.",
+        f"- Load: wrk {versions['wrk']}, {args.threads} threads, {args.connections} connections, "
+        f"{args.warmup} s warm-up then {args.duration} s per endpoint; {SEED} seeded items, the "
+        "same rows for every service; item ids drawn uniformly from them.",
         f"- `copier copy` of the default project: median {statistics.median(copier_seconds):.2f} s "
         f"of {len(copier_seconds)}.",
         "",

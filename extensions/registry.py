@@ -218,16 +218,16 @@ CORE = Module(
         Setting(
             name="db_pool_size",
             annotation="int",
-            default="Field(default=10, ge=1)",
-            example="10",
+            default="Field(default=20, ge=1)",
+            example="20",
             doc="Connections each process keeps open.",
         ),
         Setting(
             name="db_max_overflow",
             annotation="int",
-            default="Field(default=10, ge=0)",
-            example="10",
-            doc="Extra connections allowed under burst load.",
+            default="Field(default=0, ge=0)",
+            example="0",
+            doc="Extra connections for bursts, closed as soon as they are returned.",
         ),
         Setting(
             name="db_pool_timeout",

@@ -23,7 +23,8 @@ from app.cache.service import MISSING, CacheService
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# The app's cache while it runs (set by its lifespan); None means calls go straight through.
+# The app's cache while it runs (set by its lifespan); with none, or a disabled one, calls go
+# straight through (and no key is built).
 _current: CacheService | None = None
 
 
@@ -50,7 +51,7 @@ def cached(
         @functools.wraps(func)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             cache = _current
-            if cache is None:
+            if cache is None or not cache.enabled:
                 return await func(*args, **kwargs)
             arguments = signature.bind(*args, **kwargs).arguments
             key = f"{namespace}:{key_builder(func, arguments)}"

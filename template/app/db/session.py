@@ -1,6 +1,8 @@
-"""One transaction per request: commit when the endpoint succeeds, roll back on any error
-(except an `AppError` that `keeps_changes`). Work that must follow the commit, and only a
-successful one, is registered with `after_commit`."""
+"""One session per request. A request that changes data (POST, PUT, PATCH, DELETE) runs in
+one transaction: commit when the endpoint succeeds, roll back on any error (except an
+`AppError` that `keeps_changes`); work that must follow the commit, and only a successful
+one, is registered with `after_commit`. A GET or HEAD only reads: its session runs in
+autocommit, with nothing to commit, and refuses to flush changes."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
@@ -12,6 +14,7 @@ from app.core.errors import AppError
 from app.db.database import Database
 
 _AFTER_COMMIT = "after_commit"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
@@ -21,6 +24,10 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]])
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
+    if request.method in READ_ONLY_METHODS:
+        async with database.read_sessionmaker() as session:
+            yield session
+        return
     async with database.sessionmaker() as session:
         try:
             yield session

@@ -1,9 +1,10 @@
 """A generic repository: queries only, no commits (the request's transaction owns those)."""
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -31,18 +32,16 @@ class Repository(Generic[ModelT]):
         self.session = session
 
     def _live(self) -> Select[ModelT]:
-        stmt = select(self.model)
-        if issubclass(self.model, SoftDeleteMixin):
-            stmt = stmt.where(self.model.deleted_at.is_(None))
-        return stmt
+        return _live(self.model)
 
     def _column(self, name: str) -> InstrumentedAttribute[Any]:
         column: InstrumentedAttribute[Any] = getattr(self.model, name)
         return column
 
     async def get(self, ident: int) -> ModelT | None:
-        stmt = self._live().where(self._column("id") == ident)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        result = await self.session.execute(_by_primary_key(self.model), {"ident": ident})
+        obj: ModelT | None = result.scalar_one_or_none()
+        return obj
 
     async def add(self, obj: ModelT) -> ModelT:
         self.session.add(obj)
@@ -77,3 +76,16 @@ class Repository(Generic[ModelT]):
 
     def _condition(self, condition: Filter) -> Any:
         return _OPERATORS[condition.op](self._column(condition.field), condition.value)
+
+
+def _live(model: type[ModelT]) -> Select[ModelT]:
+    stmt = select(model)
+    if issubclass(model, SoftDeleteMixin):
+        stmt = stmt.where(model.deleted_at.is_(None))
+    return stmt
+
+
+@cache
+def _by_primary_key(model: type[ModelT]) -> Select[ModelT]:
+    # Built once per model: building a statement costs more than running a cached one.
+    return _live(model).where(inspect(model).primary_key[0] == bindparam("ident"))
