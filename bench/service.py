@@ -108,7 +108,12 @@ class Load:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: dict[str, int]  # wrk's socket errors by kind, and non-2xx answers
+
+    def errors_cell(self) -> str:
+        total = sum(self.errors.values())
+        kinds = ", ".join(f"{kind} {n}" for kind, n in self.errors.items() if n)
+        return f"{total} ({kinds})" if total else "0"
 
 
 @dataclass
@@ -341,13 +346,19 @@ def wrk(url: str, seconds: int, args: argparse.Namespace, script: Path | None = 
     if script is not None:
         command += ["--script", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> Load:
+    """wrk's --latency report as a Load; an error line wrk leaves out counts as none."""
+    errors = {kind: int(n) for kind, n in re.findall(r"(connect|read|write|timeout) (\d+)", output)}
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors["non-2xx"] = int(non_2xx.group(1)) if non_2xx else 0
     return Load(
         requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         p50_ms=_ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
         p99_ms=_ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
-        errors=errors + (int(non_2xx.group(1)) if non_2xx else 0),
+        errors=errors,
     )
 
 
@@ -415,14 +426,14 @@ def report(
         f"of {len(copier_seconds)}.",
         "",
         "| Service | Endpoint | Requests/s | p50 | p99 | Errors | Ratio to floor |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---|---:|",
     ]
     for name, result in measured.items():
         for endpoint, load in result.loads.items():
             ratio = load.requests_per_second / floor.loads[endpoint].requests_per_second
             lines.append(
                 f"| {name} | {endpoint} | {load.requests_per_second:.0f} | {load.p50_ms:.2f} ms "
-                f"| {load.p99_ms:.2f} ms | {load.errors} | {ratio:.2f} |"
+                f"| {load.p99_ms:.2f} ms | {load.errors_cell()} | {ratio:.2f} |"
             )
     lines += [
         "",
