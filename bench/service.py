@@ -2,6 +2,10 @@
 
     python bench/service.py                   # 30 s per endpoint, 64 connections
     python bench/service.py --duration 10     # a quicker look
+    python bench/service.py --duration 10 --service "default, cache off" --endpoint "item by id"
+
+A run narrowed with --service or --endpoint (the floor is always measured, for the
+ratios) prints its table and leaves docs/benchmarks.md as it is.
 
 One run renders the default project and the all-modules project, migrates a fresh
 database for each and seeds it with 10 000 items, starts each as its Dockerfile does (the
@@ -100,6 +104,7 @@ request = function()
 end
 """
 LIST_PAGE = "/api/v1/items?limit=20&sort=-created_at"
+ENDPOINTS = ("item by id", "list page of 20", "create")
 VERSIONS = ("fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "redis")
 
 
@@ -129,7 +134,17 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured seconds before each")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--service", action="append", choices=[s.name for s in SERVICES if not s.floor],
+        help="measure only this service (repeatable); the report is printed, not written",
+    )  # fmt: skip
+    parser.add_argument(
+        "--endpoint", action="append", choices=ENDPOINTS,
+        help="load only this endpoint (repeatable); the report is printed, not written",
+    )  # fmt: skip
     args = parser.parse_args()
+    services = [s for s in SERVICES if s.floor or not args.service or s.name in args.service]
+    endpoints = args.endpoint or list(ENDPOINTS)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
 
@@ -137,12 +152,15 @@ def main() -> int:
     pg = find_server(scratch / "postgres")
     redis_url, redis_server = find_redis(scratch / "redis")
     python = pythons.interpreter("3.12")
-    copier_seconds = time_copier(scratch, repeats=5)
+    copier_seconds = time_copier(scratch, repeats=5 if not args.service else 1)
     measured: dict[str, Measured] = {}
     databases: list[str] = []
     try:
         seeded = {}
+        projects = {s.project for s in services}
         for project, answers in PROJECTS.items():
+            if project not in projects:
+                continue
             path = render(scratch / project.replace(" ", "-"), answers)
             # The image is built without .env (.dockerignore): settings come from the environment.
             (path / ".env").unlink()
@@ -152,7 +170,7 @@ def main() -> int:
             run([python, "-m", "alembic", "upgrade", "head"], path, env)
             asyncio.run(seed(pg.database_url(database, driver="postgresql")))
             seeded[project] = (path, database)
-        for service in SERVICES:
+        for service in services:
             path, seeded_database = seeded[service.project]
             # Each service starts from the same seeded rows: earlier creates do not count.
             database = pg.create_database("bench", template=seeded_database)
@@ -161,7 +179,7 @@ def main() -> int:
             command = dockerfile_command(path, python)
             if service.floor:
                 command, path = floor_command(command), REPO_ROOT
-            measured[service.name] = measure(command, path, env, args)
+            measured[service.name] = measure(command, path, env, args, endpoints)
         versions = service_versions(python, pg.database_url("postgres", driver="postgresql"))
     finally:
         for database in reversed(databases):
@@ -169,8 +187,12 @@ def main() -> int:
         if redis_server is not None:
             redis_server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    REPORT.write_text(report(measured, copier_seconds, versions, args), encoding="utf-8")
-    print(REPORT.read_text(encoding="utf-8"))
+    table = report(measured, copier_seconds, versions, args)
+    if args.service or args.endpoint:
+        print(table)
+    else:
+        REPORT.write_text(table, encoding="utf-8")
+        print(f"{table}\nwritten to {REPORT.relative_to(REPO_ROOT)}")
     return 0
 
 
@@ -245,7 +267,11 @@ def floor_command(service: list[str]) -> list[str]:
 
 
 def measure(
-    command: list[str], cwd: Path, env: dict[str, str], args: argparse.Namespace
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    endpoints: list[str],
 ) -> Measured:
     startups = []
     for _ in range(4):
@@ -268,7 +294,9 @@ def measure(
             "list page of 20": (f"{base}{LIST_PAGE}", None),
             "create": (f"{base}/", scripts / "create.lua"),
         }
-        for endpoint, (url, script) in loads.items():
+        assert list(loads) == list(ENDPOINTS)
+        for endpoint in endpoints:
+            url, script = loads[endpoint]
             for seconds in (args.warmup, args.duration):
                 if endpoint == "create":
                     # A fresh prefix per run: the warm-up's names are taken.

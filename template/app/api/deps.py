@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from app.core.settings import Settings
 from app.db.repositories.items import ItemRepository
 from app.db.session import SessionDep
-from app.services.items import ItemService
+from app.services.items import ItemReads, ItemService
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -28,3 +28,11 @@ async def get_item_service(session: SessionDep) -> ItemService:
 
 
 ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
+
+
+async def get_item_reads(request: Request) -> ItemReads:
+    # No session: a read that goes straight into the response needs none (app/db/reads.py).
+    return ItemReads(request.app.state.database.reader)
+
+
+ItemReadsDep = Annotated[ItemReads, Depends(get_item_reads)]

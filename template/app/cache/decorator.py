@@ -2,7 +2,7 @@
 
     @router.get("/{item_id}")
     @cached(prefix="items", tags=["item:{item_id}"], ttl=60)
-    async def get_item(item_id: int, service: ItemServiceDep) -> ItemRead: ...
+    async def get_item(item_id: int, items: ItemReadsDep) -> ItemRead: ...
 
 Works on service functions and on path operations (FastAPI still sees the original
 signature). The return annotation says how values are stored and read back, so pydantic

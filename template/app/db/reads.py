@@ -1,0 +1,83 @@
+"""Reads that go straight into a response, without a session.
+
+An ORM session earns its cost when objects change: a unit of work, an identity map,
+instances to track. A row read only to be sent back needs none of it, and on the hottest
+endpoints that machinery costs more than the query (docs/performance.md in the template's
+repository has the profiles). `Reader` runs a SELECT that SQLAlchemy built from the
+models, compiled once for asyncpg, on a connection from the engine's own pool (same
+settings, same statement timeout), and hands back the row.
+
+Errors come out as SQLAlchemy's `DBAPIError`, as from a session, so the app's error
+handlers answer them the same way; a connection the error broke is invalidated, so the
+pool does not hand it out again. Values come back as asyncpg decodes them: SQLAlchemy's
+own type processing (Enum, JSON, custom types) is not applied, so validate rows into a
+schema, as `ItemReads` does.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+
+DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+AnySelect = Select[*tuple[Any, ...]]
+
+
+class CompiledRead:
+    """A SELECT compiled for the driver, with its bound parameters in positional order."""
+
+    def __init__(self, statement: AnySelect, bind: AsyncEngine | AsyncConnection) -> None:
+        compiled: SQLCompiler = statement.compile(dialect=bind.dialect)
+        if any(b.expanding for b in compiled.binds.values()):
+            msg = "IN with a list of bound values is rendered per call: read it in a session."
+            raise ValueError(msg)
+        self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup or ())
+        # Values the statement carries itself (literals SQLAlchemy binds, like the 2 in x * 2).
+        binds = compiled.binds.items()
+        self.fixed = {name: bind.effective_value for name, bind in binds if not bind.required}
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        merged = {**self.fixed, **values}
+        if missing := [name for name in self.names if name not in merged]:
+            msg = f"No value for {', '.join(missing)}."
+            raise TypeError(msg)
+        return [merged[name] for name in self.names]
+
+
+class Reader:
+    """Runs reads on the engine's pool, or (in tests) on one connection and its transaction."""
+
+    def __init__(self, bind: AsyncEngine | AsyncConnection) -> None:
+        self.bind = bind
+        self._compiled: dict[AnySelect, CompiledRead] = {}
+
+    async def one_or_none(self, statement: AnySelect, **values: Any) -> Mapping[str, Any] | None:
+        """The row, or None. `statement` should be built once (a module constant): it is
+        compiled on first use and the result kept for the process."""
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = CompiledRead(statement, self.bind)
+        arguments = compiled.arguments(values)
+        if isinstance(self.bind, AsyncConnection):
+            return await _fetch_row(self.bind, compiled.sql, arguments)
+        async with self.bind.connect() as connection:
+            return await _fetch_row(connection, compiled.sql, arguments)
+
+
+async def _fetch_row(
+    connection: AsyncConnection, sql: str, arguments: list[Any]
+) -> Mapping[str, Any] | None:
+    # asyncpg's connection (the package has no type hints, hence Any).
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    try:
+        row: Mapping[str, Any] | None = await driver.fetchrow(sql, *arguments)
+    except DRIVER_ERRORS as exc:
+        if driver.is_closed():
+            await connection.invalidate(exc)
+        raise DBAPIError(sql, arguments, exc, connection_invalidated=driver.is_closed()) from exc
+    return row
