@@ -78,7 +78,7 @@ async def test_a_connection_broken_mid_read_is_not_handed_out_again(
     reader = Reader(one_connection_engine)
     before = await reader.one_or_none(BACKEND_PID)
     assert before is not None
-    await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before["pid"]})
+    await connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": before["pid"]})
 
     with pytest.raises(DBAPIError) as raised:
         await reader.one_or_none(BACKEND_PID)

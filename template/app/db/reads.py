@@ -23,7 +23,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
-DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+# Errors after which the session is gone: connection exceptions, and the server ending it.
+_SESSION_ENDED_SQLSTATES = ("08", "57P")
 AnySelect = Select[*tuple[Any, ...]]
 
 
@@ -77,7 +84,15 @@ async def _fetch_row(
     try:
         row: Mapping[str, Any] | None = await driver.fetchrow(sql, *arguments)
     except DRIVER_ERRORS as exc:
-        if driver.is_closed():
+        broken = _breaks_the_connection(exc, driver)
+        if broken:
             await connection.invalidate(exc)
-        raise DBAPIError(sql, arguments, exc, connection_invalidated=driver.is_closed()) from exc
+        raise DBAPIError(sql, arguments, exc, connection_invalidated=broken) from exc
     return row
+
+
+def _breaks_the_connection(exc: Exception, driver: Any) -> bool:
+    if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
+        # Closed, or failed on the client's side: the protocol's state is unknown.
+        return True
+    return str(exc.sqlstate).startswith(_SESSION_ENDED_SQLSTATES)
