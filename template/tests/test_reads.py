@@ -78,7 +78,9 @@ async def test_a_connection_broken_mid_read_is_not_handed_out_again(
     reader = Reader(one_connection_engine)
     before = await reader.one_or_none(BACKEND_PID)
     assert before is not None
-    await connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": before["pid"]})
+    # Waits (up to 5 s) until the backend is gone.
+    terminate = text("SELECT pg_terminate_backend(:pid, 5000)")
+    await connection.execute(terminate, {"pid": before["pid"]})
 
     with pytest.raises(DBAPIError) as raised:
         await reader.one_or_none(BACKEND_PID)
@@ -90,14 +92,14 @@ async def test_a_connection_broken_mid_read_is_not_handed_out_again(
 
 
 async def test_the_app_answers_a_failed_read_in_its_error_schema(
-    anonymous_client: AsyncClient, connection: AsyncConnection
+    client: AsyncClient, connection: AsyncConnection
 ) -> None:
     # The reader shares the test's connection: abort its transaction under it.
     await connection.exec_driver_sql("SAVEPOINT broken")
     with pytest.raises(DBAPIError):
         await connection.exec_driver_sql("SELECT 1 / 0")
 
-    response = await anonymous_client.get("/api/v1/items/1")
+    response = await client.get("/api/v1/items/1")
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
