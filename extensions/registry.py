@@ -176,6 +176,13 @@ CORE = Module(
             doc="json for machines (production), console for people (development).",
         ),
         Setting(
+            name="gc_threshold",
+            annotation="int",
+            default="Field(default=50_000, ge=700)",
+            example="50000",
+            doc="Allocations between two young-generation garbage collections (Python: 700).",
+        ),
+        Setting(
             name="secret_key",
             annotation="SecretStr",
             example="change-me",
