@@ -43,7 +43,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +126,19 @@ class Measured:
     startup_seconds: float = 0.0
     rss_mib: float = 0.0
     loads: dict[str, Load] = field(default_factory=dict)
+    # Requests/s over the floor's, measured just before and just after (the floor: its runs).
+    ratios: dict[str, float] = field(default_factory=dict)
+    floor_runs: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Running:
+    """A service that is up: where it listens, and the wrk scripts that load it."""
+
+    base: str
+    scripts: dict[str, tuple[str, Path | None]]
+    create_script: Path
+    lua_headers: str
 
 
 def main() -> int:
@@ -170,16 +183,25 @@ def main() -> int:
             run([python, "-m", "alembic", "upgrade", "head"], path, env)
             asyncio.run(seed(pg.database_url(database, driver="postgresql")))
             seeded[project] = (path, database)
-        for service in services:
-            path, seeded_database = seeded[service.project]
-            # Each service starts from the same seeded rows: earlier creates do not count.
-            database = pg.create_database("bench", template=seeded_database)
-            databases.append(database)
-            env = {**service_env(pg.database_url(database), redis_url), **service.env}
-            command = dockerfile_command(path, python)
-            if service.floor:
-                command, path = floor_command(command), REPO_ROOT
-            measured[service.name] = measure(command, path, env, args, endpoints)
+        with ExitStack() as running:
+            up: dict[str, Running] = {}
+            for service in services:
+                path, seeded_database = seeded[service.project]
+                # Each service starts from the same seeded rows: earlier creates do not count.
+                database = pg.create_database("bench", template=seeded_database)
+                databases.append(database)
+                env = {**service_env(pg.database_url(database), redis_url), **service.env}
+                command = dockerfile_command(path, python)
+                if service.floor:
+                    command, path = floor_command(command), REPO_ROOT
+                startups = [time_startup(command, path, env) for _ in range(4)]
+                base, startup = running.enter_context(serve(command, path, env))
+                startups.append(startup)
+                measured[service.name] = Measured(startup_seconds=statistics.median(startups))
+                up[service.name] = prepare(base, running.enter_context(scratch_dir()))
+            load_all(up, measured, endpoints, args)
+            for name, service_up in up.items():
+                measured[name].rss_mib = rss_mib(service_up.base)
         versions = service_versions(python, pg.database_url("postgres", driver="postgresql"))
     finally:
         for database in reversed(databases):
@@ -266,48 +288,73 @@ def floor_command(service: list[str]) -> list[str]:
     return [*command, "--app-dir", str(REPO_ROOT / "bench")]
 
 
-def measure(
-    command: list[str],
-    cwd: Path,
-    env: dict[str, str],
-    args: argparse.Namespace,
+def time_startup(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    with serve(command, cwd, env) as (_, startup):
+        return startup
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="wrk-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def prepare(base: str, scripts: Path) -> Running:
+    token = bearer(base)
+    headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
+    get_item = scripts / "get.lua"
+    get_item.write_text(GET_ITEM % SEED, encoding="utf-8")
+    create = scripts / "create.lua"
+    loads: dict[str, tuple[str, Path | None]] = {
+        "item by id": (f"{base}/", get_item),
+        "list page of 20": (f"{base}{LIST_PAGE}", None),
+        "create": (f"{base}/", create),
+    }
+    assert list(loads) == list(ENDPOINTS)
+    lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
+    return Running(base, loads, create, lua_headers)
+
+
+def load(service: Running, endpoint: str, seconds: int, args: argparse.Namespace) -> Load:
+    url, script = service.scripts[endpoint]
+    if endpoint == "create":
+        # A fresh prefix per run: the names of earlier runs are taken.
+        prefix = f"bench-{secrets.token_hex(4)}"
+        service.create_script.write_text(
+            CREATE_ITEM % (prefix, service.lua_headers), encoding="utf-8"
+        )
+    return wrk(url, seconds, args, script)
+
+
+def load_all(
+    up: dict[str, Running],
+    measured: dict[str, Measured],
     endpoints: list[str],
-) -> Measured:
-    startups = []
-    for _ in range(4):
-        with serve(command, cwd, env) as (_, startup):
-            startups.append(startup)
-    result = Measured()
-    with serve(command, cwd, env) as (base, startup):
-        startups.append(startup)
-        token = bearer(base)
-        headers = {
-            "Content-Type": "application/json",
-            **({"Authorization": token} if token else {}),
-        }
-        lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
-        scripts = Path(tempfile.mkdtemp(prefix="wrk-"))
-        get_item = scripts / "get.lua"
-        get_item.write_text(GET_ITEM % SEED, encoding="utf-8")
-        loads: dict[str, tuple[str, Path | None]] = {
-            "item by id": (f"{base}/", get_item),
-            "list page of 20": (f"{base}{LIST_PAGE}", None),
-            "create": (f"{base}/", scripts / "create.lua"),
-        }
-        assert list(loads) == list(ENDPOINTS)
-        for endpoint in endpoints:
-            url, script = loads[endpoint]
-            for seconds in (args.warmup, args.duration):
-                if endpoint == "create":
-                    # A fresh prefix per run: the warm-up's names are taken.
-                    prefix = f"bench-{secrets.token_hex(4)}"
-                    script.write_text(CREATE_ITEM % (prefix, lua_headers), encoding="utf-8")  # type: ignore[union-attr]
-                if seconds:
-                    result.loads[endpoint] = wrk(url, seconds, args, script)
-        result.rss_mib = rss_mib(base)
-        shutil.rmtree(scripts)
-    result.startup_seconds = statistics.median(startups)
-    return result
+    args: argparse.Namespace,
+) -> None:
+    """Each endpoint: the floor, then each service followed by the floor again, every load
+    the full duration. A service's ratio is over the mean of the floor runs on either side
+    of it, so that a change in what else the machine is doing shifts both alike."""
+    floor = up[FLOOR]
+    services = [name for name in up if name != FLOOR]
+    for endpoint in endpoints:
+        if args.warmup:
+            load(floor, endpoint, args.warmup, args)
+        floor_loads = [load(floor, endpoint, args.duration, args)]
+        for name in services:
+            if args.warmup:
+                load(up[name], endpoint, args.warmup, args)
+            measured[name].loads[endpoint] = result = load(up[name], endpoint, args.duration, args)
+            floor_loads.append(load(floor, endpoint, args.duration, args))
+            around = statistics.mean(f.requests_per_second for f in floor_loads[-2:])
+            measured[name].ratios[endpoint] = result.requests_per_second / around
+        ranked = sorted(floor_loads, key=lambda f: f.requests_per_second)
+        measured[FLOOR].loads[endpoint] = ranked[len(ranked) // 2]
+        measured[FLOOR].ratios[endpoint] = 1.0
+        measured[FLOOR].floor_runs[endpoint] = [f.requests_per_second for f in floor_loads]
 
 
 SERVED: dict[str, int] = {}
@@ -450,6 +497,9 @@ def report(
         f"- Load: wrk {versions['wrk']}, {args.threads} threads, {args.connections} connections, "
         f"{args.warmup} s warm-up then {args.duration} s per endpoint; {SEED} seeded items, the "
         "same rows for every service; item ids drawn uniformly from them.",
+        "- Order, per endpoint: the floor, then each service followed by the floor again. A "
+        "service's ratio is over the mean of the two floor runs on either side of it; the "
+        "floor's row is its median run.",
         f"- `copier copy` of the default project: median {statistics.median(copier_seconds):.2f} s "
         f"of {len(copier_seconds)}.",
         "",
@@ -457,12 +507,20 @@ def report(
         "|---|---|---:|---:|---:|---|---:|",
     ]
     for name, result in measured.items():
-        for endpoint, load in result.loads.items():
-            ratio = load.requests_per_second / floor.loads[endpoint].requests_per_second
+        for endpoint, run in result.loads.items():
+            ratio = result.ratios.get(endpoint)
+            if ratio is None:
+                ratio = run.requests_per_second / floor.loads[endpoint].requests_per_second
             lines.append(
-                f"| {name} | {endpoint} | {load.requests_per_second:.0f} | {load.p50_ms:.2f} ms "
-                f"| {load.p99_ms:.2f} ms | {load.errors_cell()} | {ratio:.2f} |"
+                f"| {name} | {endpoint} | {run.requests_per_second:.0f} | {run.p50_ms:.2f} ms "
+                f"| {run.p99_ms:.2f} ms | {run.errors_cell()} | {ratio:.2f} |"
             )
+    if floor.floor_runs:
+        runs = "; ".join(
+            f"{endpoint} {', '.join(f'{rps:.0f}' for rps in rps_list)}"
+            for endpoint, rps_list in floor.floor_runs.items()
+        )
+        lines += ["", f"The floor's runs, in order (requests/s): {runs}."]
     lines += [
         "",
         "| Service | Start-up to healthy (median of 5) | Resident memory after load |",

@@ -77,3 +77,23 @@ def test_the_report_gives_each_endpoint_its_ratio_to_the_floor() -> None:
     assert "median 1.40 s of 3" in text
     assert "| default | 1.30 s | 95 MiB |" in text
     assert "test cpu" in text
+
+
+def test_a_ratio_measured_around_the_service_is_reported_as_it_is() -> None:
+    floor = service.Measured(
+        loads={"item by id": service.parse_wrk(CLEAN)},
+        ratios={"item by id": 1.0},
+        floor_runs={"item by id": [4896.12, 5100.0, 4700.0]},
+    )
+    generated = service.Measured(
+        loads={"item by id": service.parse_wrk(FAILING)}, ratios={"item by id": 0.11}
+    )
+    versions = dict.fromkeys(service.VERSIONS, "1.0") | {
+        "python": "3.12.1", "postgresql": "15", "wrk": "4.1.0", "cpu": "test cpu"
+    }  # fmt: skip
+    args = argparse.Namespace(threads=2, connections=64, warmup=5, duration=10)
+
+    text = service.report({"default": generated, "floor": floor}, [1.0], versions, args)
+
+    assert "| 12 (read 2, timeout 3, non-2xx 7) | 0.11 |" in text
+    assert "(requests/s): item by id 4896, 5100, 4700." in text
