@@ -38,3 +38,16 @@ async def test_logins_are_throttled(anonymous_client: AsyncClient, database: Dat
 
     assert [a.status_code for a in answers] == [401] * 10 + [429]
     assert answers[-1].headers["retry-after"]
+
+
+async def test_an_invalid_token_is_counted_by_address_and_the_read_still_answered(
+    app: FastAPI, database: Database, settings: Settings
+) -> None:
+    ada = bearer(await create_user(database, "ada@example.com"), settings)
+
+    # Up to the limit with a token nobody signed: the address's budget, and open reads
+    # answer as they would without a token.
+    assert await items_statuses(app, "Bearer not-a-token", 120) == [200] * 120
+    # The same address is now spent; a signed-in user behind it is not.
+    assert await items_statuses(app, "Bearer forged.but.wellformed", 1) == [429]
+    assert await items_statuses(app, ada, 1) == [200]

@@ -12,9 +12,9 @@ failure logged): a limiter must not become the outage.
 """
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from redis.asyncio import Redis
 
 from app.core.errors import AppError
@@ -68,11 +68,11 @@ class RateLimit:
         self.seconds = seconds
         self.name = name
 
-    async def __call__(self, request: Request, caller: Annotated[str, Depends(caller_key)]) -> None:
+    async def __call__(self, request: Request) -> None:
         limiter: RateLimiter = request.app.state.rate_limiter
         if not limiter.enabled:
             return
-        outcome = await limiter.hit(f"{self.name}:{caller}", self.seconds)
+        outcome = await limiter.hit(f"{self.name}:{caller_key(request)}", self.seconds)
         if outcome is None:
             return
         count, retry_after = outcome
