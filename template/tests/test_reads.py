@@ -1,6 +1,7 @@
 """The reader (app/db/reads.py): reads run on the driver, errors come out as a session's
 would, and a connection an error broke is not handed out again."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -56,6 +57,36 @@ async def test_an_in_list_is_refused(one_connection_engine: AsyncEngine) -> None
 
     with pytest.raises(ValueError, match="IN with a list"):
         await Reader(one_connection_engine).one_or_none(statement)
+
+
+async def test_the_connection_goes_back_to_the_pool_after_each_read(
+    one_connection_engine: AsyncEngine,
+) -> None:
+    reader = Reader(one_connection_engine)
+
+    first = await reader.one_or_none(BACKEND_PID)
+    assert one_connection_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    second = await reader.one_or_none(BACKEND_PID)
+
+    assert first is not None
+    assert second is not None
+    assert first["pid"] == second["pid"]
+
+
+async def test_a_read_cancelled_mid_query_leaves_no_busy_connection_in_the_pool(
+    one_connection_engine: AsyncEngine,
+) -> None:
+    reader = Reader(one_connection_engine)
+    read = asyncio.create_task(reader.one_or_none(SLEEP, seconds=0.15))
+    await asyncio.sleep(0.05)  # the query is on the server
+
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+
+    assert one_connection_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    # The pool's only connection is usable at once, not still busy with the cancelled query.
+    assert await reader.one_or_none(NUMBERS, first=1, second=1) is not None
 
 
 async def test_a_query_error_is_a_dbapi_error_with_its_sqlstate(
