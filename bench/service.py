@@ -56,7 +56,7 @@ import asyncpg  # noqa: E402
 
 from tests import pythons  # noqa: E402
 from tests.ports import free_port  # noqa: E402
-from tests.postgres import find_server  # noqa: E402
+from tests.postgres import Server, find_server  # noqa: E402
 from tests.redis_server import find_redis  # noqa: E402
 
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
@@ -174,14 +174,10 @@ def main() -> int:
         for project, answers in PROJECTS.items():
             if project not in projects:
                 continue
-            path = render(scratch / project.replace(" ", "-"), answers)
-            # The image is built without .env (.dockerignore): settings come from the environment.
-            (path / ".env").unlink()
             database = pg.create_database("bench")
             databases.append(database)
-            env = service_env(pg.database_url(database), redis_url)
-            run([python, "-m", "alembic", "upgrade", "head"], path, env)
-            asyncio.run(seed(pg.database_url(database, driver="postgresql")))
+            destination = scratch / project.replace(" ", "-")
+            path = seeded_project(destination, answers, pg, database, redis_url)
             seeded[project] = (path, database)
         with ExitStack() as running:
             up: dict[str, Running] = {}
@@ -233,6 +229,20 @@ def render(destination: Path, answers: dict[str, Any]) -> Path:
     command = [str(copier), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
     run([*command, *data, str(REPO_ROOT), str(destination)], REPO_ROOT, dict(os.environ))
     return destination
+
+
+def seeded_project(
+    destination: Path, answers: dict[str, Any], pg: Server, database: str, redis_url: str
+) -> Path:
+    """Render the project, migrate `database` (empty) with it and seed the items."""
+    path = render(destination, answers)
+    # The image is built without .env (.dockerignore): settings come from the environment.
+    (path / ".env").unlink()
+    python = pythons.interpreter("3.12")
+    env = service_env(pg.database_url(database), redis_url)
+    run([python, "-m", "alembic", "upgrade", "head"], path, env)
+    asyncio.run(seed(pg.database_url(database, driver="postgresql")))
+    return path
 
 
 def service_env(database_url: str, redis_url: str) -> dict[str, str]:
