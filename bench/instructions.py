@@ -10,9 +10,9 @@ bench/service.py does, and calls each app's ASGI callable in process
 real PostgreSQL and Redis behind. Each count is two runs under `valgrind
 --tool=callgrind` with the same start-up and warm-up, one with N more requests and one
 without; the difference over N is the instructions per request (start-up, imports and
-shutdown cancel out). PYTHONHASHSEED is fixed, so a count repeats to within a fraction
-of a percent. The ids read cycle over those of the warm-up: with the cache on, the
-measured reads are hits, as most reads under wrk are.
+shutdown cancel out). PYTHONHASHSEED is fixed, so a count repeats to within 1%. The ids
+read cycle over those of the warm-up: with the cache on, the measured reads are hits, as
+most reads under wrk are.
 
 What uvicorn and the kernel spend on the HTTP side is not counted: it is the same for
 every app, which is why ratios of requests/s under wrk are closer to 1 than these.
