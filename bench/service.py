@@ -240,7 +240,7 @@ def seeded_project(
     (path / ".env").unlink()
     python = pythons.interpreter("3.12")
     env = service_env(pg.database_url(database), redis_url)
-    run([python, "-m", "alembic", "upgrade", "head"], path, env)
+    run([python, "-m", "alembic", "upgrade", "heads"], path, env)
     asyncio.run(seed(pg.database_url(database, driver="postgresql")))
     return path
 

@@ -452,8 +452,13 @@ CACHE = Module(
             doc="Seconds a cached value lives unless the caller says otherwise.",
         ),
     ),
+    models=("app.cache.models:CacheVersion",),
     lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
-    files=("app/cache", "tests/test_cache_*.py"),
+    files=(
+        "app/cache",
+        "app/db/migrations/versions/0003_create_cache_versions.py",
+        "tests/test_cache_*.py",
+    ),
 )
 
 RATE_LIMIT = Module(

@@ -143,7 +143,7 @@ class Project:
         if schema not in MIGRATED:
             template = self.pg.create_database("tpl_migrated")
             try:
-                self.run("alembic", "upgrade", "head", database_url=self.pg.database_url(template))
+                self.run("alembic", "upgrade", "heads", database_url=self.pg.database_url(template))
             except BaseException:
                 self.pg.drop_database(template)
                 raise

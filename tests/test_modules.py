@@ -107,7 +107,7 @@ def test_modules_that_are_on_bring_dependencies_and_settings(
 
 def test_first_admin_command_is_idempotent(default_project: Project) -> None:
     url = default_project.new_database()
-    default_project.run("alembic", "upgrade", "head", database_url=url)
+    default_project.run("alembic", "upgrade", "heads", database_url=url)
 
     first = default_project.run("app.auth.bootstrap", database_url=url)
     second = default_project.run("app.auth.bootstrap", database_url=url)

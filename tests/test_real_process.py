@@ -132,7 +132,7 @@ def new_member(project: Project, base: str) -> str | None:
 @pytest.mark.stage("process")
 def test_started_as_in_the_dockerfile_it_serves_health_and_items(project: Project) -> None:
     url = project.new_database()
-    project.run("alembic", "upgrade", "head", database_url=url)
+    project.run("alembic", "upgrade", "heads", database_url=url)
     env = project.env(url, ENVIRONMENT="production", LOG_FORMAT="json")
 
     with serve(project, env) as base:
@@ -153,7 +153,7 @@ def test_started_as_in_the_dockerfile_it_serves_health_and_items(project: Projec
 def test_the_first_admin_from_env_can_sign_in(default_project: Project) -> None:
     """The generated .env names an admin with a generated password; start-up creates it."""
     url = default_project.new_database()
-    default_project.run("alembic", "upgrade", "head", database_url=url)
+    default_project.run("alembic", "upgrade", "heads", database_url=url)
     local = env_file(default_project)
 
     with serve(default_project, default_project.env(url)) as base:
@@ -247,7 +247,7 @@ def test_init_db_sql_creates_a_least_privilege_role(provisioned: Provisioned) ->
         password=provisioned.app_password,
     ).render_as_string(hide_password=False)
     # Migrations run as the owner (the superuser), as the compose migrate service does.
-    project.run("alembic", "upgrade", "head", database_url=project.pg.database_url(database))
+    project.run("alembic", "upgrade", "heads", database_url=project.pg.database_url(database))
 
     # The application role reads and writes rows through the running service...
     env = project.env(app_url)
@@ -278,7 +278,7 @@ def test_stopping_redis_mid_traffic_leaves_the_api_answering(
     default_project: Project, tmp_path: Path
 ) -> None:
     url = default_project.new_database()
-    default_project.run("alembic", "upgrade", "head", database_url=url)
+    default_project.run("alembic", "upgrade", "heads", database_url=url)
     redis = RedisProcess(tmp_path / "redis")
     env = default_project.env(url, REDIS_URL=redis.url)
 
@@ -317,7 +317,7 @@ def test_a_sign_up_is_welcomed_through_a_real_smtp_server(
 ) -> None:
     project = variant("mail-only")  # auth on, mail sent by the API process itself
     url = project.new_database()
-    project.run("alembic", "upgrade", "head", database_url=url)
+    project.run("alembic", "upgrade", "heads", database_url=url)
     _, inbox = smtp
     email = f"{uuid.uuid4().hex[:8]}@example.com"
 

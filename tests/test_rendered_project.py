@@ -24,7 +24,7 @@ ALEMBIC_ROUND_TRIP = """
 import sys
 from alembic.config import main
 sys.stderr = sys.stdout  # alembic logs to stderr: keep each command's lines together
-for command in ("upgrade head", "check", "downgrade base", "current"):
+for command in ("upgrade heads", "check", "downgrade base", "current"):
     print(f"$ alembic {command}", flush=True)
     main(command.split())
 """
@@ -139,7 +139,7 @@ def test_alembic_upgrade_check_downgrade(project: Project) -> None:
     result = project.python(ALEMBIC_ROUND_TRIP, database_url=url)
     output = dict(part.split("\n", 1) for part in result.stdout.split("$ alembic ")[1:])
 
-    assert "Running upgrade  -> 0001" in output["upgrade head"]
+    assert "Running upgrade  -> 0001" in output["upgrade heads"]
     assert "No new upgrade operations detected" in output["check"]
     assert "Running downgrade 0001 -> , " in output["downgrade base"]
     assert "(head)" not in output["current"]

@@ -1,15 +1,23 @@
-"""The cache on its own, over the in-memory backend (Redis is tested in test_cache_items)."""
+"""The cache on its own: the in-memory backend over the real tag versions in PostgreSQL
+(Redis is tested in test_cache_items)."""
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from app.cache.backend import MemoryBackend
 from app.cache.decorator import cached, use_cache
 from app.cache.keys import default_key_builder
+from app.cache.models import CacheVersion
 from app.cache.service import CacheService
+from app.cache.versions import TagVersions, bump, invalidate, namespace_tags
+from app.db.database import Database
+from app.models import Item
 
 
 class Widget(BaseModel):
@@ -33,12 +41,29 @@ async def count(n: int) -> int:
 
 
 @pytest.fixture
-def cache() -> Iterator[CacheService]:
+def cache(database: Database) -> Iterator[CacheService]:
     calls.clear()
-    service = CacheService(MemoryBackend(), default_ttl=30)
+    service = CacheService(MemoryBackend(), TagVersions(database.reader), default_ttl=30)
     use_cache(service)
     yield service
     use_cache(None)
+
+
+async def write(
+    database: Database,
+    *,
+    tags: Iterable[str] = (),
+    prefixes: Iterable[str] = (),
+    commit: bool = True,
+) -> None:
+    async with database.sessionmaker() as session:
+        session.add(Item(name=f"item {uuid.uuid4().hex[:8]}", quantity=1))
+        invalidate(session, tags=tags, prefixes=prefixes)
+        await (session.commit() if commit else session.rollback())
+
+
+async def version(database: Database, tag: str) -> int:
+    return await TagVersions(database.reader).current([tag])
 
 
 async def test_second_call_is_served_from_the_cache(cache: CacheService) -> None:
@@ -58,18 +83,71 @@ async def test_arguments_that_are_not_data_do_not_change_the_key(cache: CacheSer
     assert calls == ["bolt"]
 
 
-async def test_invalidation_by_tag_and_by_prefix(cache: CacheService) -> None:
+async def test_a_committed_write_invalidates_its_tags_and_prefixes(
+    cache: CacheService, database: Database
+) -> None:
     await load_widget("bolt")
     await load_widget("nut")
     await count(2)
 
-    await cache.invalidate(tags=["widget:bolt"])
+    await write(database, tags=["widget:bolt"])
     await load_widget("bolt")
     await load_widget("nut")
-    await cache.invalidate(prefix="counts")
+    await write(database, prefixes=["counts"])
     await count(2)
 
     assert calls == ["bolt", "nut", 2, "bolt", 2]
+
+
+async def test_a_rolled_back_write_invalidates_nothing(
+    cache: CacheService, database: Database
+) -> None:
+    await load_widget("bolt")
+
+    await write(database, tags=["widget:bolt"], prefixes=["widgets"], commit=False)
+    await load_widget("bolt")
+
+    assert calls == ["bolt"]
+    assert await version(database, "widget:bolt") == 0
+
+
+async def test_versions_move_in_the_writing_transaction_and_at_its_commit(
+    engine: AsyncEngine,
+) -> None:
+    # On the real engine, outside the test's transaction: what other connections see.
+    tag = f"probe:{uuid.uuid4().hex}"
+    committed = select(CacheVersion.version).where(CacheVersion.tag == tag)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            invalidate(session, tags=[tag, tag])
+            invalidate(session, tags=[tag])
+            await session.flush()
+            async with engine.connect() as other:
+                before = await other.scalar(committed)
+            await session.commit()
+        async with engine.connect() as other:
+            after = await other.scalar(committed)
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(delete(CacheVersion).where(CacheVersion.tag == tag))
+
+    assert (before, after) == (None, 1)
+
+
+async def test_bump_moves_versions_in_a_connections_transaction(
+    connection: AsyncConnection, database: Database
+) -> None:
+    await bump(connection, tags=["a", "b", "a"], prefixes=["p"])
+    await bump(connection, tags=["a"])
+
+    assert await version(database, "a") == 2
+    assert await version(database, "b") == 1
+    assert await version(database, "prefix:p") == 1
+    assert await TagVersions(database.reader).current(["a", "b", "prefix:p", "never"]) == 4
+
+
+def test_a_namespace_depends_on_each_of_its_prefixes() -> None:
+    assert namespace_tags("items:list") == ("prefix:items", "prefix:items:list")
 
 
 async def test_entries_expire(cache: CacheService) -> None:

@@ -27,7 +27,7 @@ async def test_downgrade_to_base_and_back(connection: AsyncConnection) -> None:
         config = alembic_config(sync_connection)  # type: ignore[arg-type]
         command.downgrade(config, "base")
         emptied = tables(sync_connection)
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
         return emptied, tables(sync_connection)
 
     # The whole round trip happens inside the test's transaction and is rolled back.

@@ -1,13 +1,19 @@
 """`@cached`: cache what an async function returns, keyed by its arguments.
 
-    @router.get("/{item_id}")
-    @cached(prefix="items", tags=["item:{item_id}"], ttl=60)
-    async def get_item(item_id: int, items: ItemReadsDep) -> ItemRead: ...
+    @router.get("")
+    @cached(prefix="items:list", tags=["items:list"], ttl=60)
+    async def list_items(params: ItemListParams, service: ItemServiceDep) -> Page[ItemRead]: ...
 
 Works on service functions and on path operations (FastAPI still sees the original
 signature). The return annotation says how values are stored and read back, so pydantic
-models round-trip. Tags are templates over the arguments; invalidate them after a write
-with `CacheInvalidation`.
+models round-trip. Tags are templates over the arguments; a write invalidates them with
+`invalidate` (app/cache/versions.py) or `CacheInvalidationDep`.
+
+The key is `<prefix>:<hash of the arguments>:<version of the tags and prefix>`: the
+version is read from PostgreSQL first, so a call costs one small query even on a hit. Do
+not call a cached function inside a transaction that has changed what it reads: the
+version it sees is the committed one, and a rollback would leave the uncommitted value
+under it.
 """
 
 import functools
@@ -19,6 +25,7 @@ from pydantic import TypeAdapter
 
 from app.cache.keys import KeyBuilder, default_key_builder
 from app.cache.service import MISSING, CacheService
+from app.cache.versions import namespace_tags
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -47,6 +54,7 @@ def cached(
         adapter: TypeAdapter[Any] = TypeAdapter(get_type_hints(func)["return"])
         signature = inspect.signature(func)
         namespace = prefix or f"{func.__module__}.{func.__qualname__}"
+        prefix_tags = namespace_tags(namespace)
 
         @functools.wraps(func)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -54,13 +62,16 @@ def cached(
             if cache is None or not cache.enabled:
                 return await func(*args, **kwargs)
             arguments = signature.bind(*args, **kwargs).arguments
-            key = f"{namespace}:{key_builder(func, arguments)}"
+            labels = [template.format_map(arguments) for template in tag_templates]
+            # The version first, the source after: a value read from the source is never
+            # older than the version it is stored under.
+            version = await cache.version([*prefix_tags, *labels])
+            key = f"{namespace}:{key_builder(func, arguments)}:{version}"
             hit = await cache.get(key, adapter)
             if hit is not MISSING:
                 return hit  # type: ignore[no-any-return]
             value = await func(*args, **kwargs)
-            labels = [template.format_map(arguments) for template in tag_templates]
-            await cache.set(key, value, adapter, ttl, labels)
+            await cache.set(key, value, adapter, ttl)
             return value
 
         return wrapper

@@ -1,35 +1,28 @@
-"""`CacheDep` is the app's cache; `CacheInvalidationDep` invalidates after the commit.
+"""`CacheDep` is the app's cache; `CacheInvalidationDep` invalidates in the request's
+transaction.
 
-Invalidate after the write is committed, never before: invalidating earlier would let a
-concurrent read cache the old row again between the invalidation and the commit. The
-invalidation is registered with the request's session (`after_commit`), so it runs
-whatever order FastAPI resolves the dependencies in, and not at all if the request fails.
+`invalidate.add(...)` bumps the tags' versions in the request's own transaction, right
+before it commits (app/cache/versions.py): a write that commits has invalidated, one that
+fails has not, and Redis plays no part in it.
 """
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache.service import CacheService
-from app.db.session import SessionDep, after_commit
+from app.cache.versions import invalidate
+from app.db.session import SessionDep
 
 
 class CacheInvalidation:
-    def __init__(self) -> None:
-        self.prefixes: list[str] = []
-        self.tags: list[str] = []
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
     def add(self, *, prefix: str | None = None, tags: Iterable[str] = ()) -> None:
-        if prefix is not None:
-            self.prefixes.append(prefix)
-        self.tags.extend(tags)
-
-    async def run(self, cache: CacheService) -> None:
-        for prefix in self.prefixes:
-            await cache.invalidate(prefix=prefix)
-        await cache.invalidate(tags=self.tags)
+        invalidate(self.session, tags=tags, prefixes=() if prefix is None else (prefix,))
 
 
 async def get_cache(request: Request) -> CacheService:
@@ -40,10 +33,8 @@ async def get_cache(request: Request) -> CacheService:
 CacheDep = Annotated[CacheService, Depends(get_cache)]
 
 
-async def invalidate_after_commit(cache: CacheDep, session: SessionDep) -> CacheInvalidation:
-    pending = CacheInvalidation()
-    after_commit(session, partial(pending.run, cache))
-    return pending
+async def get_invalidation(session: SessionDep) -> CacheInvalidation:
+    return CacheInvalidation(session)
 
 
-CacheInvalidationDep = Annotated[CacheInvalidation, Depends(invalidate_after_commit)]
+CacheInvalidationDep = Annotated[CacheInvalidation, Depends(get_invalidation)]

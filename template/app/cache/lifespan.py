@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from app.cache.backend import RedisBackend
 from app.cache.decorator import use_cache
 from app.cache.service import CacheService
+from app.cache.versions import TagVersions
 from app.core.settings import Settings
 
 
@@ -15,6 +16,7 @@ async def cache_service(app: FastAPI, settings: Settings) -> AsyncIterator[None]
     `request.app.state.cache`."""
     cache = CacheService(
         RedisBackend(app.state.redis),
+        TagVersions(app.state.database.reader),
         settings.cache_default_ttl,
         enabled=settings.cache_enabled,
     )

@@ -1,7 +1,7 @@
 """Typed reads and writes over a backend: values go in as JSON and come out validated.
 
-A value that no longer validates (the model changed since it was cached) is dropped and
-read again from the source; a backend that fails is a miss, never an error.
+A value that no longer validates (the model changed since it was cached) is a miss, read
+again from the source and stored over; a backend that fails is a miss, never an error.
 """
 
 from collections.abc import Iterable
@@ -12,6 +12,7 @@ import structlog
 from pydantic import TypeAdapter, ValidationError
 
 from app.cache.backend import CacheBackend
+from app.cache.versions import TagVersions
 
 log = structlog.get_logger(__name__)
 
@@ -31,11 +32,24 @@ class CacheStats:
 
 
 class CacheService:
-    def __init__(self, backend: CacheBackend, default_ttl: int, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        backend: CacheBackend,
+        versions: TagVersions,
+        default_ttl: int,
+        *,
+        enabled: bool = True,
+    ) -> None:
         self.backend = backend
+        self.versions = versions
         self.default_ttl = default_ttl
         self.enabled = enabled
         self.stats = CacheStats()
+
+    async def version(self, tags: Iterable[str]) -> int:
+        """What a key over these tags carries: it changes with every committed invalidation
+        of any of them (app/cache/versions.py)."""
+        return await self.versions.current(tags)
 
     async def get(self, key: str, adapter: TypeAdapter[Any]) -> Any:
         """The cached value, or MISSING."""
@@ -50,25 +64,12 @@ class CacheService:
         except ValidationError:
             self.stats.invalid += 1
             log.warning("cache_entry_invalid", key=key)
-            await self.backend.delete(key)
             return MISSING
         self.stats.hits += 1
         return value
 
     async def set(
-        self,
-        key: str,
-        value: Any,
-        adapter: TypeAdapter[Any],
-        ttl: int | None = None,
-        tags: Iterable[str] = (),
+        self, key: str, value: Any, adapter: TypeAdapter[Any], ttl: int | None = None
     ) -> None:
         if self.enabled:
-            raw = adapter.dump_json(value)
-            await self.backend.set(key, raw, ttl or self.default_ttl, tags)
-
-    async def invalidate(self, *, prefix: str | None = None, tags: Iterable[str] = ()) -> None:
-        if prefix is not None:
-            await self.backend.delete_prefix(prefix)
-        if tags := list(tags):
-            await self.backend.delete_tags(tags)
+            await self.backend.set(key, adapter.dump_json(value), ttl or self.default_ttl)

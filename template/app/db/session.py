@@ -1,10 +1,9 @@
 """One session per request. A request that changes data (POST, PUT, PATCH, DELETE) runs in
 one transaction: commit when the endpoint succeeds, roll back on any error (except an
-`AppError` that `keeps_changes`); work that must follow the commit, and only a successful
-one, is registered with `after_commit`. A GET or HEAD only reads: its session runs in
+`AppError` that `keeps_changes`). A GET or HEAD only reads: its session runs in
 autocommit, with nothing to commit, and refuses to flush changes."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,13 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import AppError
 from app.db.database import Database
 
-_AFTER_COMMIT = "after_commit"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
-
-
-def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
-    """Run `callback` once the request's transaction has committed (never if it fails)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -38,8 +31,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
-        for callback in session.info.pop(_AFTER_COMMIT, ()):
-            await callback()
 
 
 # scope="function" commits before the response is sent, so a failed commit becomes an

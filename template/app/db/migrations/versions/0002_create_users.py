@@ -12,7 +12,8 @@ from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
+# The auth module's own branch off the core's 0001.
+branch_labels: str | Sequence[str] | None = ("auth",)
 depends_on: str | Sequence[str] | None = None
 
 
