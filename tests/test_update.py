@@ -148,7 +148,7 @@ def make_our_edits(project: Project) -> set[str]:
     )
     model.write_text(column_added, encoding="utf-8")
     project.run(
-        "alembic", "revision", "--autogenerate", "-m", "add item sku",
+        "alembic", "revision", "--autogenerate", "--head", "heads", "-m", "add item sku",
         database_url=project.migrated_database(),
     )  # fmt: skip
     (revision,) = (path / "app/db/migrations/versions").glob("*_add_item_sku.py")
