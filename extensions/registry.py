@@ -452,10 +452,11 @@ CACHE = Module(
             doc="Seconds a cached value lives unless the caller says otherwise.",
         ),
     ),
-    models=("app.cache.models:CacheVersion",),
+    models=("app.models.cache_version:CacheVersion",),
     lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
     files=(
         "app/cache",
+        "app/models/cache_version.py",
         "app/db/migrations/versions/0003_create_cache_versions.py",
         "tests/test_cache_*.py",
     ),

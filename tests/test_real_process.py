@@ -288,6 +288,7 @@ def test_stopping_redis_mid_traffic_leaves_the_api_answering(
             status, item = request(f"{base}/api/v1/items", {"name": "bolt"}, token=token)
             assert status == 201
             warm = [request(f"{base}/api/v1/items/{item['id']}") for _ in range(2)]
+            assert request(f"{base}/api/v1/items")[0] == 200  # the list is now cached
             assert request(f"{base}/health/ready")[1]["checks"]["redis"] == "ok"
 
             redis.stop()

@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from app.cache.backend import MemoryBackend
 from app.cache.decorator import cached, use_cache
 from app.cache.keys import default_key_builder
-from app.cache.models import CacheVersion
 from app.cache.service import CacheService
 from app.cache.versions import TagVersions, bump, invalidate, namespace_tags
 from app.db.database import Database
-from app.models import Item
+from app.models import CacheVersion, Item
 
 
 class Widget(BaseModel):
@@ -108,6 +107,15 @@ async def test_a_rolled_back_write_invalidates_nothing(
     await load_widget("bolt")
 
     assert calls == ["bolt"]
+    assert await version(database, "widget:bolt") == 0
+
+
+async def test_a_rollback_drops_what_was_recorded_before_it(database: Database) -> None:
+    async with database.sessionmaker() as session:
+        invalidate(session, tags=["widget:bolt"])
+        await session.rollback()
+        await session.commit()  # the session's next transaction, with nothing to bump
+
     assert await version(database, "widget:bolt") == 0
 
 

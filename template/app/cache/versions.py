@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import Text
 
-from app.cache.models import CacheVersion
 from app.db.reads import Reader
+from app.models.cache_version import CacheVersion
 
 _PENDING = "cache_invalidations"
 _SUM = select(
@@ -67,6 +67,9 @@ def invalidate(
     """Bump these tags' and prefixes' versions in the session's transaction, just before
     it commits (nothing if it rolls back). Works in any session: a request's, a task's or
     a script's."""
+    if not session.in_transaction():
+        # Begun now (no I/O yet), so that a rollback before any query also drops these.
+        session.sync_session.begin()
     pending: set[str] = session.info.setdefault(_PENDING, set())
     pending.update(tags)
     pending.update(prefix_tag(prefix) for prefix in prefixes)
