@@ -528,6 +528,13 @@ CELERY = Module(
             example="300",
             doc="Seconds after which a task is killed (a soft limit warns 10% earlier).",
         ),
+        Setting(
+            name="celery_retry_backoff_max",
+            annotation="int",
+            default="Field(default=60, ge=1)",
+            example="60",
+            doc="Longest wait, in seconds, before a task that met a transient error retries.",
+        ),
     ),
     compose_app_services={
         "worker": {
