@@ -3,6 +3,7 @@ transient error - but not after a permanent one."""
 
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from redis import Redis
@@ -16,8 +17,10 @@ WORKER_START = 30
 
 
 @pytest.fixture
-def redis(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url)
+def redis(settings: Settings) -> Iterator[Redis]:
+    client = Redis.from_url(settings.redis_url)
+    yield client
+    client.close()
 
 
 def test_the_task_of_a_killed_worker_runs_again_within_the_visibility_timeout(
