@@ -125,6 +125,21 @@ def _env_line(setting: Setting, template: str, values: Mapping[str, Any]) -> dic
     return {"name": setting.env, "value": template.format_map(values), "doc": setting.doc}
 
 
+def compose_environment(
+    chosen: Iterable[Module], containers: str, values: Mapping[str, Any]
+) -> dict[str, str | None]:
+    """What compose gives the containers of the app's image that `containers` names: each
+    setting they read, with its compose value, or None (passed from .env when set there)."""
+    chosen = list(chosen)
+    given = {k: v.format_map(values) for m in chosen for k, v in m.compose_env.items()}
+    return {
+        s.env: given.get(s.env)
+        for m in chosen
+        for s in m.settings
+        if s.app and s.compose == containers
+    }
+
+
 def derive(
     answers: Mapping[str, Any],
     modules: Mapping[str, Module],
@@ -155,7 +170,9 @@ def derive(
         "routers": [r for m in chosen for r in m.routers],
         "models": [_import(path) for m in chosen for path in m.models],
         "lifespan_hooks": [h for m in chosen for h in m.lifespan],
-        "compose_env": {k: v for m in chosen for k, v in m.compose_env.items()},
+        "compose_app_env": compose_environment(chosen, "app", values),
+        "compose_migrate_env": compose_environment(chosen, "migrate", values),
+        "prestart": [name for m in chosen for name in m.prestart],
         "compose_app_services": {k: v for m in chosen for k, v in m.compose_app_services.items()},
         "make_targets": [t for m in chosen for t in m.make_targets],
         "task_modules": [name for m in chosen for name in m.task_modules],

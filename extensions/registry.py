@@ -30,6 +30,11 @@ class Setting:
     `str.format` template over the render context (answers plus `secrets`), so generated
     secrets reach `.env` and nowhere else. `example` is what `.env.example` shows and must
     never hold a real secret.
+
+    `compose` says which containers of the app's image get the variable in compose:
+    `"app"` every one (api, workers, beat and the migrate step), `"migrate"` the one-shot
+    migrate step alone (the owner role, the first admin's password), `""` none (read by the
+    tests only). Compose passes no variable a container does not read.
     """
 
     name: str
@@ -40,6 +45,7 @@ class Setting:
     local: str | None = None
     app: bool = True
     secret: bool = False
+    compose: str = "app"
 
     @property
     def env(self) -> str:
@@ -100,10 +106,14 @@ class Module:
 
     `question=None` marks a shared module that no one asks for directly: it is on when a
     module that `implies` it is on (Redis, which the cache and the rate limiter share, is
-    declared once this way). `compose_env` are variables the app containers get in compose
-    (values may use compose's `${VAR}`), and `api_depends_on` are compose services the API
-    waits for (healthy) before it starts. `compose_app_services` run the app's own image
-    with its configuration (workers, schedulers): they extend the compose file's `x-app`.
+    declared once this way). `compose_env` are the values compose gives settings (values
+    may use compose's `${VAR}`, and `{database_name}`); a setting without one is passed
+    from `.env` when it is set there, to the containers its `compose` names.
+    `api_depends_on` are compose services the API waits for (healthy) before it starts.
+    `compose_app_services` run the app's own image with its configuration (workers,
+    schedulers): they extend the compose file's `x-app`. `prestart` are modules that the
+    migrate step runs (`python -m ...`) after the migrations, before the API starts:
+    one-shot set-up that needs what the long-running containers must not hold.
     """
 
     name: str
@@ -124,6 +134,7 @@ class Module:
     compose_app_services: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_depends_on: tuple[str, ...] = ()
     make_targets: tuple[MakeTarget, ...] = ()
+    prestart: tuple[str, ...] = ()
     # Modules holding Celery tasks, for the worker to import (when Celery is on), and the
     # queue of their own that they are routed to (None: the default queue).
     task_modules: tuple[str, ...] = ()
@@ -210,6 +221,7 @@ CORE = Module(
                 "@localhost:5432/{database_name}"
             ),
             doc="Database Alembic migrates, as a role allowed to change the schema.",
+            compose="migrate",
         ),
         Setting(
             name="test_database_url",
@@ -221,6 +233,7 @@ CORE = Module(
                 "@localhost:5432/{database_name}_test"
             ),
             doc="Database the tests migrate and use; default: DATABASE_URL's name + _test.",
+            compose="",
         ),
         Setting(
             name="db_pool_size",
@@ -298,6 +311,18 @@ CORE = Module(
             doc="Host port compose publishes the API on.",
         ),
     ),
+    # Compose's view of the database and the secret key; .env's URLs are the host's view.
+    compose_env={
+        "DATABASE_URL": (
+            "postgresql+asyncpg://{database_name}_app:${{APP_DB_PASSWORD:?set APP_DB_PASSWORD"
+            " in .env}}@db:5432/{database_name}"
+        ),
+        "MIGRATION_DATABASE_URL": (
+            "postgresql+asyncpg://postgres:${{POSTGRES_PASSWORD:?set POSTGRES_PASSWORD"
+            " in .env}}@db:5432/{database_name}"
+        ),
+        "SECRET_KEY": "${{SECRET_KEY:?set SECRET_KEY in .env}}",
+    },
     routers=(
         Router(module="app.api.health"),
         Router(module="app.api.v1.items", prefix="/api/v1"),
@@ -344,7 +369,8 @@ AUTH = Module(
             default="None",
             example="admin@example.com",
             local="{author_email}",
-            doc="Admin created at start-up if missing (with the password below).",
+            doc="Admin the migrate step creates if missing (with the password below).",
+            compose="migrate",
         ),
         Setting(
             name="first_superuser_password",
@@ -354,6 +380,7 @@ AUTH = Module(
             local="{secrets[first_superuser_password]}",
             secret=True,
             doc="Password of that first admin. Generated per project.",
+            compose="migrate",
         ),
     ),
     routers=(
@@ -361,7 +388,8 @@ AUTH = Module(
         Router(module="app.api.v1.users", prefix="/api/v1"),
     ),
     models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
-    lifespan=(Hook(module="app.auth.bootstrap", function="first_superuser"),),
+    # Its password is for the migrate step alone, not for the API that serves sign-ins.
+    prestart=("app.auth.bootstrap",),
     files=(
         "app/auth",
         "app/api/v1/auth.py",
@@ -402,6 +430,7 @@ REDIS = Module(
             example="redis://localhost:6379/15",
             local="redis://localhost:6379/15",
             doc="Redis the tests use; defaults to REDIS_URL. Keys get a per-test prefix.",
+            compose="",
         ),
         Setting(
             name="redis_key_prefix",
@@ -504,6 +533,13 @@ CELERY = Module(
             default="Field(default=300, ge=1)",
             example="300",
             doc="Seconds after which a task is killed (a soft limit warns 10% earlier).",
+        ),
+        Setting(
+            name="celery_retry_backoff_max",
+            annotation="int",
+            default="Field(default=60, ge=1)",
+            example="60",
+            doc="Longest wait, in seconds, before a task that met a transient error retries.",
         ),
     ),
     compose_app_services={

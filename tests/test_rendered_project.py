@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import compose
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from tests.conftest import BIN, FOREIGN_PLUGINS, Project
 
@@ -115,6 +117,49 @@ def test_compose_file_is_valid(project: Project) -> None:
     assert all(d == {"condition": "service_healthy"} for d in depends_on.values())
     assert all("healthcheck" in services[name] for name in set(services) - {"migrate"})
     assert all("ports" not in services[name] for name in own_image - {"api"})
+
+
+# What no long-running container may hold: the owner role, the database's passwords, the
+# first admin's password (the migrate step alone creates that account).
+MIGRATE_ONLY = frozenset(
+    {"MIGRATION_DATABASE_URL", "POSTGRES_PASSWORD", "APP_DB_PASSWORD", "FIRST_SUPERUSER_PASSWORD"}
+)
+SETTING_NAMES = (
+    "import json; from app.core.settings import Settings; "
+    "print(json.dumps([name.upper() for name in Settings.model_fields]))"
+)
+
+
+@pytest.mark.stage("docker")
+def test_compose_gives_each_container_only_the_settings_it_reads(project: Project) -> None:
+    result = subprocess.run(
+        [COMPOSE, "config", "--format", "json"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    settings = set(json.loads(project.python(SETTING_NAMES).stdout))
+    environments = {
+        name: service.get("environment") or {}
+        for name, service in services.items()
+        if "build" in service and service["build"]["context"] == str(project.path)
+    }
+    migrate = environments.pop("migrate")
+
+    assert set(environments) >= {"api"}
+    for name, environment in environments.items():
+        assert MIGRATE_ONLY.isdisjoint(environment), name
+        assert set(environment) <= settings, name
+        assert make_url(environment["DATABASE_URL"]).username != "postgres", name
+    assert set(migrate) <= settings
+    assert make_url(migrate["MIGRATION_DATABASE_URL"]).username == "postgres"
+    assert {"DATABASE_URL", "SECRET_KEY"} <= set(migrate)
+    if project.answers()["with_auth"]:
+        assert migrate["FIRST_SUPERUSER_PASSWORD"]
+        assert "python -m app.auth.bootstrap" in " ".join(services["migrate"]["command"])
 
 
 @pytest.mark.stage("docker")

@@ -7,14 +7,17 @@ and key prefix as the tests that send it work.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
+from celery.exceptions import TimeoutError as ResultTimeoutError
 from pydantic import SecretStr
 from redis import Redis
 from sqlalchemy import insert
@@ -49,6 +52,25 @@ async def write_then_fail(session: AsyncSession, name: str) -> None:
     raise RuntimeError(msg)
 
 
+@async_task(name="tests.worker_probe.fails_with", max_retries=2)
+async def fails_with(_: AsyncSession, attempts_key: str, transient: bool) -> None:
+    Redis.from_url(get_settings().redis_url).incr(attempts_key)
+    if transient:
+        msg = "the database went away"
+        raise ConnectionResetError(msg)
+    msg = "a bug: this is not a transient error"
+    raise TypeError(msg)
+
+
+@celery_app.task(name="tests.worker_probe.hangs_the_first_time")
+def hangs_the_first_time(runs_key: str) -> int:
+    """Counts its runs; the first one hangs until its worker is killed (or its time limit)."""
+    runs = Redis.from_url(get_settings().redis_url).incr(runs_key)
+    if runs == 1:
+        time.sleep(3600)
+    return runs
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {}
     for name in Settings.model_fields:
@@ -61,12 +83,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def worker(settings: Settings, engine: object) -> Iterator[str]:
-    """A worker on every queue, started once the test database is migrated: its node name,
-    for control commands that should wait for its reply alone."""
-    name = f"probe-{uuid.uuid4().hex[:8]}@localhost"
-    process = subprocess.Popen(
+def start_worker(settings: Settings, name: str, *options: str) -> subprocess.Popen[bytes]:
+    """`celery worker` with exactly these settings, in a process group of its own (its pool
+    processes with it), so that a test can kill the whole worker at once."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -74,8 +94,6 @@ def worker(settings: Settings, engine: object) -> Iterator[str]:
             "-A",
             "app.worker.celery_app",
             "worker",
-            "--pool",
-            "solo",
             "--include",
             "tests.worker_probe",
             "--hostname",
@@ -85,10 +103,27 @@ def worker(settings: Settings, engine: object) -> Iterator[str]:
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
+            *options,
         ],
         cwd=PROJECT_ROOT,
         env={**os.environ, **settings_env(settings)},
+        start_new_session=True,
     )
+
+
+def kill_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and every process of its pool: nothing is acknowledged or said."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, engine: object) -> Iterator[str]:
+    """A worker on every queue, started once the test database is migrated: its node name,
+    for control commands that should wait for its reply alone."""
+    name = f"probe-{uuid.uuid4().hex[:8]}@localhost"
+    process = start_worker(settings, name, "--pool", "solo")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -96,7 +131,7 @@ def worker(settings: Settings, engine: object) -> Iterator[str]:
             try:
                 assert ping.delay().get(timeout=5) == "pong"
                 break
-            except TimeoutError:
+            except ResultTimeoutError:
                 if time.monotonic() > deadline:
                     raise
         yield name

@@ -172,18 +172,16 @@ def test_defaults_may_use_the_answers() -> None:
     assert issuer["default"] == '"orders"'
 
 
-def test_models_and_lifespan_hooks_follow_the_modules() -> None:
+def test_models_and_set_up_steps_follow_the_modules() -> None:
     on = derive({**ANSWERS, "with_auth": True}, MODULES, SECRETS)
     off = derive({**ANSWERS, "with_auth": False}, MODULES, SECRETS)
 
     assert {"module": "app.models.user", "name": "User"} in on["models"]
     assert [m["name"] for m in off["models"]] == ["Item"]
-    assert "from app.auth.bootstrap import first_superuser" in [
-        h.import_line for h in on["lifespan_hooks"]
-    ]
-    assert "from app.auth.bootstrap import first_superuser" not in [
-        h.import_line for h in off["lifespan_hooks"]
-    ]
+    assert on["prestart"] == ["app.auth.bootstrap"]
+    assert off["prestart"] == []
+    assert "FIRST_SUPERUSER_PASSWORD" in on["compose_migrate_env"]
+    assert "FIRST_SUPERUSER_PASSWORD" not in on["compose_app_env"]
     assert set(MODULES["auth"].files) <= set(off["excluded_paths"].splitlines())
 
 
@@ -271,3 +269,16 @@ def test_each_version_of_the_template_uses_its_own_registry(tmp_path: Path) -> N
     old, new = contexts
     assert old.MODULES["auth"].summary == "The old summary."
     assert new.MODULES["auth"].summary == "The new summary."
+
+
+def test_compose_gives_values_only_to_settings_and_the_owner_role_to_migrate_alone() -> None:
+    every = {**ANSWERS, "with_rate_limit": True, "with_celery": True, "with_mail": True}
+    derived = derive(every, MODULES, SECRETS)
+    names = {s.env for m in [CORE, *MODULES.values()] for s in m.settings if s.app}
+
+    assert {k for m in [CORE, *MODULES.values()] for k in m.compose_env} <= names
+    assert "MIGRATION_DATABASE_URL" not in derived["compose_app_env"]
+    assert derived["compose_migrate_env"]["MIGRATION_DATABASE_URL"].startswith(
+        "postgresql+asyncpg://postgres:${POSTGRES_PASSWORD:?"
+    )
+    assert derived["compose_app_env"]["LOG_LEVEL"] is None  # from .env, when set there

@@ -1,19 +1,17 @@
 """The first administrator, from FIRST_SUPERUSER_EMAIL / FIRST_SUPERUSER_PASSWORD.
 
-It runs at every start-up (the lifespan calls it) and can be run by hand:
+The migrate step runs it after the migrations (compose's migrate service, `make migrate`),
+so the API never holds the password; it can also be run by hand:
 
     python -m app.auth.bootstrap
 
-Either way it is idempotent: an existing account with that e-mail is left untouched,
-and concurrent workers cannot create it twice.
+It is idempotent: an existing account with that e-mail is left untouched, and concurrent
+runs cannot create it twice.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -30,7 +28,7 @@ async def ensure_first_superuser(settings: Settings, database: Database) -> bool
     """Create the configured administrator unless it exists. True if it was created."""
     if not settings.first_superuser_email or settings.first_superuser_password is None:
         return False
-    # Validated like any sign-up: a weak configured password stops the start-up here.
+    # Validated like any sign-up: a weak configured password stops the migrate step here.
     data = UserCreate(
         email=settings.first_superuser_email,
         password=settings.first_superuser_password.get_secret_value(),
@@ -50,13 +48,6 @@ async def ensure_first_superuser(settings: Settings, database: Database) -> bool
     if created is not None:
         log.info("first_superuser_created", user_id=created)
     return created is not None
-
-
-@asynccontextmanager
-async def first_superuser(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """The lifespan's part: make sure the first administrator exists, then serve."""
-    await ensure_first_superuser(settings, app.state.database)
-    yield
 
 
 async def _main() -> None:

@@ -4,25 +4,21 @@ import aiosmtplib
 
 from app.core.settings import get_settings
 from app.mail.sender import Mail, SmtpSender
-from app.worker.async_task import worker_loop
+from app.worker.async_task import backoff, worker_loop
 from app.worker.celery_app import celery_app
 
 
-# The options are spelled out, not unpacked from a dict: that would make the task `Any`,
-# and mypy would no longer check how it is called.
-@celery_app.task(
-    name="app.mail.tasks.send_mail",
-    autoretry_for=(aiosmtplib.SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@celery_app.task(name="app.mail.tasks.send_mail", max_retries=8)
 def send_mail(to: str, subject: str, text: str, html: str) -> None:
-    """Send once; an SMTP failure raises, and Celery retries it with backoff."""
+    """Send once; an SMTP or network failure is retried with backoff."""
     sender = SmtpSender(get_settings())
     mail = Mail(to=to, subject=subject, text=text, html=html)
 
     async def send(_: object) -> None:
         await sender.send_once(mail)
 
-    worker_loop.run(send)
+    try:
+        worker_loop.run(send)
+    except (aiosmtplib.SMTPException, OSError) as error:
+        # Raises `error` itself once the retries are spent.
+        raise send_mail.retry(exc=error, countdown=backoff(send_mail.request.retries)) from error

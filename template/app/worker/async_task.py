@@ -8,8 +8,9 @@
 Each worker process keeps one event loop and one engine (asyncpg connections belong to
 the loop that opened them), built from the same settings and session factory as the API.
 The session is committed when the coroutine returns and rolled back when it raises, like
-a request's; a task that raises is retried with exponential backoff, then recorded as
-failed in the result backend.
+a request's. A task that meets a transient error (see `app.worker.delivery`) is retried
+with exponential backoff; any other error, or the last retry's, is recorded as failed in
+the result backend at once.
 """
 
 import asyncio
@@ -19,11 +20,13 @@ from typing import Concatenate, ParamSpec, TypeVar
 import structlog
 from celery import Task
 from celery.signals import task_failure, worker_process_shutdown
+from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.settings import get_settings
 from app.db.database import Database, create_database
 from app.worker.celery_app import celery_app
+from app.worker.delivery import is_transient
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,8 +67,15 @@ def _close_worker_loop(**_: object) -> None:
 def _log_failure(
     sender: Task[..., object] | None = None, task_id: str | None = None, **_: object
 ) -> None:
-    # Reached only once the retries are spent: the task is recorded as failed, and said so.
+    # Reached when the task is recorded as failed (a permanent error, or retries spent).
     log.error("task_failed", task=getattr(sender, "name", None), task_id=task_id)
+
+
+def backoff(retries: int) -> int:
+    """Seconds before the next attempt: doubling from 1, random below that (full jitter),
+    at most CELERY_RETRY_BACKOFF_MAX, which the broker's visibility timeout allows for."""
+    maximum = get_settings().celery_retry_backoff_max
+    return get_exponential_backoff_interval(1, retries, maximum, full_jitter=True)
 
 
 def async_task(
@@ -85,17 +95,17 @@ def async_task(
                     await session.commit()
                     return result
 
-            return worker_loop.run(in_transaction)
+            try:
+                return worker_loop.run(in_transaction)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                # Raises `error` itself once the retries are spent.
+                raise task.retry(exc=error, countdown=backoff(task.request.retries)) from error
 
         run.__name__, run.__qualname__ = func.__name__, func.__qualname__
         run.__module__, run.__doc__ = func.__module__, func.__doc__
-        return celery_app.task(
-            name=name,
-            autoretry_for=(Exception,),
-            retry_backoff=True,
-            retry_backoff_max=600,
-            retry_jitter=True,
-            max_retries=max_retries,
-        )(run)
+        task = celery_app.task(name=name, max_retries=max_retries)(run)
+        return task
 
     return decorate

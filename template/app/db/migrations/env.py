@@ -1,13 +1,16 @@
 """Alembic environment: async engine, URL from the app settings, metadata from the models."""
 
 import asyncio
+import hashlib
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.core.about import NAME
 from app.core.settings import get_settings
 from app.models import Base
 
@@ -16,6 +19,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# Advisory locks are per database; the project's name keeps this key apart from other
+# software's locks in the same database.
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.blake2b(f"{NAME} migrations".encode(), digest_size=8).digest(), signed=True
+)
 
 
 def database_url() -> str:
@@ -41,6 +50,10 @@ def run_migrations(connection: Connection) -> None:
         compare_server_default=True,
     )
     with context.begin_transaction():
+        # Concurrent runs (several replicas starting at once) queue here; each reads the
+        # version table only once it holds the lock, so the later ones find nothing to do.
+        # Released with the transaction, or with a caller's transaction that encloses it.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 
