@@ -10,7 +10,8 @@ settings, same statement timeout), and hands back the row. The connection is tak
 greenlet for the checkout instead of an `AsyncConnection`'s three.
 
 Errors come out as SQLAlchemy's `DBAPIError`, as from a session, so the app's error
-handlers answer them the same way; a connection the error broke is invalidated, so the
+handlers answer them the same way (a server that cannot be reached, or does not answer
+within DB_COMMAND_TIMEOUT, is a 503); a connection the error broke is invalidated, so the
 pool does not hand it out again. Values come back as asyncpg decodes them: SQLAlchemy's
 own type processing (Enum, JSON, custom types) is not applied, so validate rows into a
 schema, as `ItemReads` does.
@@ -23,6 +24,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 DRIVER_ERRORS = (
@@ -74,7 +76,7 @@ class Reader:
         arguments = compiled.arguments(values)
         if isinstance(self.bind, AsyncConnection):
             return await self._read_in_transaction(self.bind, compiled.sql, arguments)
-        pooled = await self.bind.raw_connection()
+        pooled = await _checkout(self.bind)
         try:
             row = await _fetch_row(pooled.driver_connection, compiled.sql, arguments)
         except BaseException as exc:
@@ -100,6 +102,16 @@ class Reader:
             if _breaks_the_connection(exc, driver):
                 await connection.invalidate(exc)
             raise
+
+
+async def _checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+    try:
+        return await engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        # Unlike `engine.connect()`, `raw_connection()` lets the driver's error through:
+        # wrapped here the same way, a server that cannot be reached is a 503 as well.
+        dbapi_error = engine.dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
 
 
 async def _fetch_row(driver: Any, sql: str, arguments: list[Any]) -> Mapping[str, Any] | None:
