@@ -152,6 +152,7 @@ class PostgresProcess:
         """SIGSTOP the postmaster, then every process it forked: a server that accepts TCP
         connections (the kernel does) and answers nothing."""
         postmaster = self._postmaster()
+        assert postmaster is not None, "the cluster is not running"
         os.kill(postmaster, signal.SIGSTOP)
         for pid in _children(postmaster):
             os.kill(pid, signal.SIGSTOP)
