@@ -24,7 +24,6 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 DRIVER_ERRORS = (
@@ -76,7 +75,13 @@ class Reader:
         arguments = compiled.arguments(values)
         if isinstance(self.bind, AsyncConnection):
             return await self._read_in_transaction(self.bind, compiled.sql, arguments)
-        pooled = await _checkout(self.bind)
+        try:
+            pooled = await self.bind.raw_connection()
+        except self.bind.dialect.loaded_dbapi.Error as exc:
+            # Unlike `engine.connect()`, `raw_connection()` lets the driver's error through
+            # (a server that cannot be reached): wrapped the same way, it is a 503 as well.
+            dbapi_error = self.bind.dialect.loaded_dbapi.Error
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
         try:
             row = await _fetch_row(pooled.driver_connection, compiled.sql, arguments)
         except BaseException as exc:
@@ -102,16 +107,6 @@ class Reader:
             if _breaks_the_connection(exc, driver):
                 await connection.invalidate(exc)
             raise
-
-
-async def _checkout(engine: AsyncEngine) -> PoolProxiedConnection:
-    try:
-        return await engine.raw_connection()
-    except engine.dialect.loaded_dbapi.Error as exc:
-        # Unlike `engine.connect()`, `raw_connection()` lets the driver's error through:
-        # wrapped here the same way, a server that cannot be reached is a 503 as well.
-        dbapi_error = engine.dialect.loaded_dbapi.Error
-        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
 
 
 async def _fetch_row(driver: Any, sql: str, arguments: list[Any]) -> Mapping[str, Any] | None:
