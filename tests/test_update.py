@@ -115,7 +115,7 @@ async def test_status_says_fine(client: AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"status": "fine"}
 """
-OUR_SETTING = "db_statement_timeout_ms: int = Field(default=5000, ge=0)"
+OUR_SETTING = "db_pool_recycle: int = Field(default=900, ge=-1)"
 OUR_COLUMN = "    sku: Mapped[str | None] = mapped_column(String(40))\n"
 
 
@@ -136,9 +136,9 @@ def make_our_edits(project: Project) -> set[str]:
     )
     settings = path / "app/core/settings.py"
     text = settings.read_text(encoding="utf-8")
-    assert "db_statement_timeout_ms: int = Field(default=15000, ge=0)" in text
+    assert "db_pool_recycle: int = Field(default=1800, ge=-1)" in text
     settings.write_text(
-        text.replace("db_statement_timeout_ms: int = Field(default=15000, ge=0)", OUR_SETTING),
+        text.replace("db_pool_recycle: int = Field(default=1800, ge=-1)", OUR_SETTING),
         encoding="utf-8",
     )
     model = path / "app/models/item.py"

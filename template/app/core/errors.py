@@ -19,6 +19,8 @@ log = structlog.get_logger(__name__)
 
 # SQLSTATE classes: 23 is an integrity violation, 22 is data the column cannot hold.
 _CONFLICT_SQLSTATES = frozenset({"23505", "23P01"})
+# A database restart or failover takes seconds; clients that retry sooner only add load.
+DATABASE_RETRY_AFTER_SECONDS = "2"
 
 
 class AppError(Exception):
@@ -111,12 +113,18 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
         log.warning("rejected_by_database", sqlstate=state)
         return error_response(422, "validation_error", "The database rejected the data.")
     log.error("database_unavailable", sqlstate=state, error=type(exc.orig).__name__)
-    return error_response(503, "service_unavailable", "The database is unavailable.")
+    return _unavailable("The database is unavailable.")
 
 
 async def _pool_timeout(_: Request, __: Exception) -> JSONResponse:
     log.error("database_pool_exhausted")
-    return error_response(503, "service_unavailable", "The service is overloaded; retry shortly.")
+    return _unavailable("The service is overloaded; retry shortly.")
+
+
+def _unavailable(message: str) -> JSONResponse:
+    response = error_response(503, "service_unavailable", message)
+    response.headers["Retry-After"] = DATABASE_RETRY_AFTER_SECONDS
+    return response
 
 
 def register_error_handlers(app: FastAPI) -> None:

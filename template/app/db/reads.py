@@ -10,7 +10,8 @@ settings, same statement timeout), and hands back the row. The connection is tak
 greenlet for the checkout instead of an `AsyncConnection`'s three.
 
 Errors come out as SQLAlchemy's `DBAPIError`, as from a session, so the app's error
-handlers answer them the same way; a connection the error broke is invalidated, so the
+handlers answer them the same way (a server that cannot be reached, or does not answer
+within DB_COMMAND_TIMEOUT, is a 503); a connection the error broke is invalidated, so the
 pool does not hand it out again. Values come back as asyncpg decodes them: SQLAlchemy's
 own type processing (Enum, JSON, custom types) is not applied, so validate rows into a
 schema, as `ItemReads` does.
@@ -74,7 +75,13 @@ class Reader:
         arguments = compiled.arguments(values)
         if isinstance(self.bind, AsyncConnection):
             return await self._read_in_transaction(self.bind, compiled.sql, arguments)
-        pooled = await self.bind.raw_connection()
+        try:
+            pooled = await self.bind.raw_connection()
+        except self.bind.dialect.loaded_dbapi.Error as exc:
+            # Unlike `engine.connect()`, `raw_connection()` lets the driver's error through
+            # (a server that cannot be reached): wrapped the same way, it is a 503 as well.
+            dbapi_error = self.bind.dialect.loaded_dbapi.Error
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
         try:
             row = await _fetch_row(pooled.driver_connection, compiled.sql, arguments)
         except BaseException as exc:
