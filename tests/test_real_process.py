@@ -79,14 +79,17 @@ def wait_until_healthy(base: str, process: subprocess.Popen[str], timeout: float
 
 
 @contextmanager
-def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
-    """Start the Dockerfile's CMD as a real process; yield its base URL once it is healthy."""
+def started(project: Project, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Start the Dockerfile's CMD as a real process, with the project's interpreter; yield
+    its base URL once it is healthy, and the process."""
     command = dockerfile_command(project)
     port = int(command[command.index("--port") + 1])
-    assert command[0] == "uvicorn"
+    assert command[0] == "python"
+    command = [project.interpreter, *command[1:]]
     # The container binds 0.0.0.0; here loopback is enough.
-    command = [str(Path(project.interpreter).parent / "uvicorn"), *command[1:]]
     command[command.index("--host") + 1] = "127.0.0.1"
+    # The drain before shutdown has tests of its own; everywhere else it only slows a stop.
+    env = {"SHUTDOWN_DRAIN_SECONDS": "0", **env}
     process = subprocess.Popen(
         command,
         cwd=project.path,
@@ -98,11 +101,18 @@ def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(base, process)
-        yield base
+        yield base, process
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+        output, _ = process.communicate(timeout=30)
         print(output[-3000:])
+
+
+@contextmanager
+def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
+    with started(project, env) as (base, _):
+        yield base
 
 
 def env_file(project: Project) -> dict[str, str]:
