@@ -1,5 +1,6 @@
 from collections.abc import AsyncIterator
 
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from app.core.settings import Settings
@@ -64,3 +65,12 @@ async def test_headers_over_the_limit_are_refused(client: AsyncClient, settings:
 
     assert response.status_code == 431
     assert response.json()["error"]["code"] == "headers_too_large"
+
+
+def test_the_refusals_are_documented_for_routes_that_take_a_body(app: FastAPI) -> None:
+    responses = app.openapi()["paths"]["/api/v1/items"]["post"]["responses"]
+
+    assert {"413", "431"} <= set(responses)
+    assert responses["413"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorResponse"
+    )
