@@ -7,11 +7,13 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,14 +101,22 @@ def started(project: Project, env: dict[str, str]) -> Iterator[tuple[str, subpro
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    # Read as it is written: a pipe nobody reads fills up and then blocks the service.
+    tail: deque[str] = deque(maxlen=100)
+    reader = threading.Thread(target=lambda: tail.extend(process.stdout or ()), daemon=True)
     try:
         wait_until_healthy(base, process)
+        reader.start()
         yield base, process
     finally:
         if process.poll() is None:
             process.terminate()
-        output, _ = process.communicate(timeout=30)
-        print(output[-3000:])
+        process.wait(timeout=30)
+        if reader.is_alive():
+            reader.join(timeout=10)
+        else:
+            tail.extend(process.stdout or ())
+        print("".join(tail)[-3000:])
 
 
 @contextmanager
