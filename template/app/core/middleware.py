@@ -89,8 +89,12 @@ class RequestLimitsMiddleware:
             await error_response(431, "headers_too_large", message)(scope, receive, send)
             return
         declared = next((v for n, v in headers if n == CONTENT_LENGTH_HEADER), b"")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse_body(scope, receive, send)
+        if declared.isdigit():
+            if int(declared) > self.max_body_bytes:
+                await self._refuse_body(scope, receive, send)
+            else:
+                # The server passes on no more than the declared length: nothing to count.
+                await self.app(scope, receive, send)
             return
 
         received = 0
