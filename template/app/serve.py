@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     # uvicorn reads WEB_CONCURRENCY itself. Several workers run under its own supervisor,
     # which stops them without the drain: that is for one process per container.
     if server.config.workers > 1:
+        # By name, so that a worker imports the app only once it answers its supervisor.
+        options["http"] = "app.serve:HeadLimitedProtocol"
         uvicorn.run("app.main:create_app", **options)
         return
     server.run()
