@@ -10,16 +10,19 @@ exits 0. A second signal cuts the drain short.
 import argparse
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import uvicorn
-from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.core.errors import error_response
-from app.core.settings import Settings, get_settings
-from app.main import create_app
+# The app is imported where it is used, not here: with WEB_CONCURRENCY, every worker
+# process starts by importing this module, and one that takes too long to answer its
+# supervisor (5 s) is killed as hung.
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.core.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +53,8 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             return
         self.head_bytes += len(data)
         if self.head_bytes > self.head_limit:
+            from app.core.errors import error_response
+
             message = f"The request headers are larger than {self.head_limit} bytes."
             body = error_response(431, "headers_too_large", message).body
             self.transport.write(
@@ -63,13 +68,15 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 class DrainingServer(uvicorn.Server):
     """uvicorn's server, with the drain put in front of its shutdown."""
 
-    def __init__(self, settings: Settings, **options: Any) -> None:
+    def __init__(self, settings: "Settings", **options: Any) -> None:
         super().__init__(uvicorn.Config(self.create_app, **options))
         self.settings = settings
         self.app: FastAPI | None = None
         self.drain_until: float | None = None
 
-    def create_app(self) -> FastAPI:
+    def create_app(self) -> "FastAPI":
+        from app.main import create_app
+
         self.app = create_app(self.settings)
         return self.app
 
@@ -95,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    from app.core.settings import get_settings
+
     settings = get_settings()
     options: dict[str, Any] = {
         "factory": True,
@@ -109,8 +118,6 @@ def main(argv: list[str] | None = None) -> None:
     # uvicorn reads WEB_CONCURRENCY itself. Several workers run under its own supervisor,
     # which stops them without the drain: that is for one process per container.
     if server.config.workers > 1:
-        # By name, so that a worker imports the app only once it answers its supervisor.
-        options["http"] = "app.serve:HeadLimitedProtocol"
         uvicorn.run("app.main:create_app", **options)
         return
     server.run()
