@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -124,4 +125,30 @@ def test_sigterm_drains_before_the_listener_closes(variant: Callable[[str], Proj
     assert {status for at, status in readiness if at >= first_unready} == {503}
     assert closed_after >= DRAIN_SECONDS
     assert signed_up[0] == 201, signed_up
+    assert exit_code == 0
+
+
+def worker_processes(pid: int) -> list[int]:
+    """The processes `pid` spawned with multiprocessing (not its resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.stage("process")
+def test_web_concurrency_still_runs_that_many_workers(variant: Callable[[str], Project]) -> None:
+    project = variant("everything")
+    env = project.env(project.migrated_database(), WEB_CONCURRENCY="2")
+
+    with started(project, env) as (base, process):
+        workers = worker_processes(process.pid)
+        ready = request(f"{base}/health/ready")[0]
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=30)
+
+    assert len(workers) == 2
+    assert ready == 200
     assert exit_code == 0
