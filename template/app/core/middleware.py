@@ -13,6 +13,8 @@ from app.core.logging import bind_request_id
 
 REQUEST_ID_HEADER = b"x-request-id"
 CONTENT_LENGTH_HEADER = b"content-length"
+TRANSFER_ENCODING_HEADER = b"transfer-encoding"
+_HTTP1 = frozenset({"1.0", "1.1"})
 # An incoming id is echoed only if it is short and safe to put in logs and headers.
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 
@@ -83,18 +85,26 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if sum(len(name) + len(value) for name, value in headers) > self.max_header_bytes:
+        size = 0
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            size += len(name) + len(value)
+            if name == CONTENT_LENGTH_HEADER:
+                declared = value
+            elif name == TRANSFER_ENCODING_HEADER:
+                chunked = True
+        if size > self.max_header_bytes:
             message = f"The request headers are larger than {self.max_header_bytes} bytes."
             await error_response(431, "headers_too_large", message)(scope, receive, send)
             return
-        declared = next((v for n, v in headers if n == CONTENT_LENGTH_HEADER), b"")
-        if declared.isdigit():
-            if int(declared) > self.max_body_bytes:
-                await self._refuse_body(scope, receive, send)
-            else:
-                # The server passes on no more than the declared length: nothing to count.
-                await self.app(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._refuse_body(scope, receive, send)
+            return
+        # The server passes on no more than a declared length, and in HTTP/1 a request with
+        # neither length nor transfer coding has no body: only the rest need counting.
+        if not chunked and (declared is not None or scope.get("http_version") in _HTTP1):
+            await self.app(scope, receive, send)
             return
 
         received = 0
