@@ -3,7 +3,7 @@
 Raw ASGI on an asyncpg pool: the same queries as the generated service (one for an item,
 one with a window count for a page, an INSERT ... RETURNING for a create), the same JSON
 fields, and nothing else: no routing library, validation, middleware, ORM, sessions or
-authentication. Served by uvicorn with the generated Dockerfile's flags:
+authentication. Served by uvicorn as the generated `app/serve.py` runs it:
 
     DATABASE_URL=postgresql://... uvicorn --factory floor:create_app --app-dir bench
 """

@@ -9,9 +9,9 @@ ratios) prints its table and leaves docs/benchmarks.md as it is.
 
 One run renders the default project and the all-modules project, migrates a fresh
 database for each and seeds it with 10 000 items, starts each as its Dockerfile does (the
-same uvicorn command and flags, one process, the environment only: the image has no
-.env), and loads it with wrk from a second process on loopback: an item by id, a page of
-20 sorted by creation time, and a create. Each load is preceded by an unmeasured warm-up.
+same command, one process, the environment only: the image has no .env), and loads it
+with wrk from a second process on loopback: an item by id, a page of 20 sorted by
+creation time, and a create. Each load is preceded by an unmeasured warm-up.
 The default project is measured twice: as shipped (its cache on) and with
 CACHE_ENABLED=false, where every read goes to PostgreSQL. The floor (bench/floor.py: raw
 ASGI and asyncpg, the same queries and JSON) is served by the same uvicorn on the default
@@ -257,6 +257,8 @@ def service_env(database_url: str, redis_url: str) -> dict[str, str]:
         "CELERY_BROKER_URL": redis_url,
         # The load comes from one address: limits would answer it with 429s.
         "RATE_LIMIT_ENABLED": "false",
+        # Nothing balances the load here: a drain before each stop would only wait.
+        "SHUTDOWN_DRAIN_SECONDS": "0",
     }
 
 
@@ -293,9 +295,13 @@ def dockerfile_command(project: Path, python: str) -> list[str]:
 
 
 def floor_command(service: list[str]) -> list[str]:
-    command = list(service)
-    command[command.index("app.main:create_app")] = "floor:create_app"
-    return [*command, "--app-dir", str(REPO_ROOT / "bench")]
+    """uvicorn as the service's `python -m app.serve` runs it: httptools, no access log."""
+    python, port = service[0], service[service.index("--port") + 1]
+    return [
+        *(python, "-m", "uvicorn", "--factory", "floor:create_app"),
+        *("--app-dir", str(REPO_ROOT / "bench"), "--host", "127.0.0.1", "--port", port),
+        "--no-access-log",
+    ]
 
 
 def time_startup(command: list[str], cwd: Path, env: dict[str, str]) -> float:

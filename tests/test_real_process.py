@@ -7,11 +7,13 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,14 +82,17 @@ def wait_until_healthy(base: str, process: subprocess.Popen[str], timeout: float
 
 
 @contextmanager
-def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
-    """Start the Dockerfile's CMD as a real process; yield its base URL once it is healthy."""
+def started(project: Project, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Start the Dockerfile's CMD as a real process, with the project's interpreter; yield
+    its base URL once it is healthy, and the process."""
     command = dockerfile_command(project)
     port = int(command[command.index("--port") + 1])
-    assert command[0] == "uvicorn"
+    assert command[0] == "python"
+    command = [project.interpreter, *command[1:]]
     # The container binds 0.0.0.0; here loopback is enough.
-    command = [str(Path(project.interpreter).parent / "uvicorn"), *command[1:]]
     command[command.index("--host") + 1] = "127.0.0.1"
+    # The drain before shutdown has tests of its own; everywhere else it only slows a stop.
+    env = {"SHUTDOWN_DRAIN_SECONDS": "0", **env}
     process = subprocess.Popen(
         command,
         cwd=project.path,
@@ -97,13 +102,28 @@ def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    # Read as it is written: a pipe nobody reads fills up and then blocks the service.
+    tail: deque[str] = deque(maxlen=100)
+    reader = threading.Thread(target=lambda: tail.extend(process.stdout or ()), daemon=True)
     try:
         wait_until_healthy(base, process)
-        yield base
+        reader.start()
+        yield base, process
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
-        print(output[-3000:])
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
+        if reader.is_alive():
+            reader.join(timeout=10)
+        else:
+            tail.extend(process.stdout or ())
+        print("".join(tail)[-3000:])
+
+
+@contextmanager
+def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
+    with started(project, env) as (base, _):
+        yield base
 
 
 def env_file(project: Project) -> dict[str, str]:

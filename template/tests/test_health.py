@@ -1,3 +1,4 @@
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 
@@ -24,3 +25,14 @@ async def test_every_response_carries_a_request_id(client: AsyncClient) -> None:
     assert len(generated.headers["x-request-id"]) == 32
     assert echoed.headers["x-request-id"] == "abc-123"
     assert refused.headers["x-request-id"] != "bad id\twith tab"
+
+
+async def test_readiness_is_unavailable_while_draining(app: FastAPI, client: AsyncClient) -> None:
+    app.state.draining = True
+
+    ready = await client.get("/health/ready")
+    live = await client.get("/health/live")
+
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "unavailable"
+    assert live.status_code == 200

@@ -5,5 +5,5 @@ from typing import Any
 from app.schema.errors import ErrorResponse
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (404, 409, 422, 503)
+    status: {"model": ErrorResponse} for status in (404, 409, 413, 422, 431, 503)
 }

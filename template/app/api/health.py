@@ -37,6 +37,12 @@ async def live() -> Health:
 
 @router.get("/ready", responses={503: {"model": Health}})
 async def ready(request: Request, response: Response) -> Health:
+    # Shutting down (app.serve sets this on SIGTERM): not ready, so that the load balancer
+    # sends new requests elsewhere while this process still serves what reaches it.
+    draining: bool = request.app.state.draining
+    if draining:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Health(status="unavailable")
     checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
     names = list(checks)
     outcomes = await asyncio.gather(
