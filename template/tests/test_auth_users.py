@@ -32,7 +32,7 @@ async def test_read_and_update_me(client: AsyncClient, member: User) -> None:
 async def test_changing_my_password_lets_me_log_in_with_it(client: AsyncClient) -> None:
     new_password = "a brand new passphrase"
 
-    await client.patch(ME, json={"password": new_password})
+    changed = await client.patch(ME, json={"password": new_password, "current_password": PASSWORD})
     old = await client.post(
         "/api/v1/auth/token", data={"username": "member@example.com", "password": PASSWORD}
     )
@@ -40,6 +40,7 @@ async def test_changing_my_password_lets_me_log_in_with_it(client: AsyncClient) 
         "/api/v1/auth/token", data={"username": "member@example.com", "password": new_password}
     )
 
+    assert changed.status_code == 200
     assert old.status_code == 401
     assert new.status_code == 200
 
@@ -65,7 +66,9 @@ async def test_taking_someone_elses_email_is_a_conflict(
 ) -> None:
     await create_user(database, "taken@example.com")
 
-    response = await client.patch(ME, json={"email": "Taken@example.com"})
+    response = await client.patch(
+        ME, json={"email": "Taken@example.com", "current_password": PASSWORD}
+    )
 
     assert response.status_code == 409
     assert (await client.get(ME)).json()["email"] == "member@example.com"
@@ -118,3 +121,40 @@ async def test_user_lists_refuse_unknown_fields(
     response = await client.get(USERS, headers=admin_headers, params={"sort": "hashed_password"})
 
     assert response.status_code == 422
+
+
+async def test_the_last_administrator_cannot_be_removed(
+    anonymous_client: AsyncClient, database: Database, settings: Settings
+) -> None:
+    root = await create_user(database, "root@example.com", is_admin=True)
+    headers = {"Authorization": bearer(root, settings)}
+    me_as_root = f"{USERS}/{root.id}"
+
+    demoted = await anonymous_client.patch(me_as_root, json={"is_admin": False}, headers=headers)
+    disabled = await anonymous_client.patch(me_as_root, json={"is_active": False}, headers=headers)
+
+    for response in (demoted, disabled):
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "conflict"
+    assert (await anonymous_client.get(me_as_root, headers=headers)).json()["is_admin"] is True
+
+
+async def test_an_administrator_can_step_down_while_another_remains(
+    anonymous_client: AsyncClient, database: Database, settings: Settings
+) -> None:
+    root = await create_user(database, "root@example.com", is_admin=True)
+    deputy = await create_user(database, "deputy@example.com", is_admin=True)
+
+    stepped_down = await anonymous_client.patch(
+        f"{USERS}/{root.id}",
+        json={"is_admin": False},
+        headers={"Authorization": bearer(root, settings)},
+    )
+    deputy_headers = {"Authorization": bearer(deputy, settings)}
+    last = await anonymous_client.patch(
+        f"{USERS}/{deputy.id}", json={"is_admin": False}, headers=deputy_headers
+    )
+
+    assert stepped_down.status_code == 200
+    assert stepped_down.json()["is_admin"] is False
+    assert last.status_code == 409
