@@ -18,6 +18,8 @@ from app.models.user import User
 from tests.auth_helpers import PASSWORD, create_user, session_of
 
 ME = "/api/v1/users/me"
+# Digits to `str.isdigit` and `int` too (U+0660 to U+0669), but not how an id is written.
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "".join(map(chr, range(0x660, 0x66A))))
 
 
 @pytest.fixture
@@ -84,8 +86,7 @@ async def test_a_valid_token_is_accepted(
         {"sub": "0{id}"},
         {"sub": "+{id}"},
         {"sub": "{id}\n"},
-        # Digits, to `str.isdigit` and `int`, but not as this service writes a user id.
-        {"sub": "\u0661"},
+        {"sub": "{arabic_id}"},
         {"sub": 1},
         {"sub": None},
         {"sid": None},
@@ -133,6 +134,7 @@ async def test_bad_access_tokens_are_refused(
     # Placeholders for what depends on the test's user; made-up sessions belong to nobody.
     values = {
         "id": ada.id,
+        "arabic_id": str(ada.id).translate(ARABIC_INDIC_DIGITS),
         "audience": settings.jwt_audience,
         "session_upper": str(session_of(ada)).upper(),
         "other_session": str(uuid.uuid4()),
