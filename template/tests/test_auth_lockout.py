@@ -99,3 +99,17 @@ async def test_a_run_of_wrong_passwords_answers_like_a_run_of_unknown_emails(
 
     assert known == unknown
     assert {status for status, *_ in known} == {401}
+
+
+@pytest.mark.usefixtures("ada")
+async def test_the_lock_grows_to_an_hour_at_most(
+    anonymous_client: AsyncClient, connection: AsyncConnection
+) -> None:
+    await connection.execute(update(User).values(failed_logins=50))
+
+    await log_in(anonymous_client, "ada@example.com", WRONG)
+
+    failures, locked_for = await lock_state(connection)
+    assert failures == 51
+    assert locked_for is not None
+    assert 3600 - 5 < locked_for.total_seconds() <= 3600

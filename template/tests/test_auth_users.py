@@ -1,13 +1,21 @@
 """The caller's own account, and what only administrators may do."""
 
+import asyncio
+import uuid
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.core.settings import Settings
 from app.db.database import Database
+from app.db.repositories.refresh_tokens import RefreshTokenRepository
+from app.db.repositories.users import UserRepository
 from app.models.user import User
+from app.schema.user import UserUpdateAdmin
+from app.services.users import UserService
 from tests.auth_helpers import PASSWORD, bearer, create_user
 
 ME = "/api/v1/users/me"
@@ -158,3 +166,43 @@ async def test_an_administrator_can_step_down_while_another_remains(
     assert stepped_down.status_code == 200
     assert stepped_down.json()["is_admin"] is False
     assert last.status_code == 409
+
+
+async def test_two_administrators_removing_each_other_at_once_leave_one(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # Real, committed transactions on two connections: the per-test rollback cannot show
+    # two requests racing. The rows are deleted again at the end.
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessionmaker() as session, session.begin():
+        admins = [
+            User(
+                email=f"{name}-{uuid.uuid4().hex[:8]}@example.com",
+                hashed_password="-",
+                is_admin=True,
+            )
+            for name in ("ada", "bob")
+        ]
+        session.add_all(admins)
+
+    async def demote(user_id: int) -> None:
+        async with sessionmaker() as session, session.begin():
+            users = UserService(UserRepository(session), RefreshTokenRepository(session), settings)
+            await users.update(await users.get(user_id), UserUpdateAdmin(is_admin=False))
+            # Still in the transaction: the other demotion has read what it reads by now.
+            await asyncio.sleep(0.2)
+
+    try:
+        outcomes = await asyncio.gather(
+            *(demote(admin.id) for admin in admins), return_exceptions=True
+        )
+        async with sessionmaker() as session:
+            left = await session.scalar(
+                select(func.count()).where(User.is_admin, User.id.in_([a.id for a in admins]))
+            )
+    finally:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(delete(User).where(User.id.in_([a.id for a in admins])))
+
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["ConflictError", "NoneType"]
+    assert left == 1
