@@ -427,6 +427,27 @@ AUTH = Module(
             doc="The iss claim this service writes into tokens and insists on reading.",
         ),
         Setting(
+            name="jwt_audience",
+            annotation="str",
+            default='"{project_slug}"',
+            example="{project_slug}",
+            doc="The aud claim this service writes into tokens and insists on reading.",
+        ),
+        Setting(
+            name="login_lockout_failures",
+            annotation="int",
+            default="Field(default=5, ge=1)",
+            example="5",
+            doc="Wrong passwords in a row after which an account is locked for a while.",
+        ),
+        Setting(
+            name="login_lockout_seconds",
+            annotation="int",
+            default="Field(default=60, ge=1)",
+            example="60",
+            doc="The first lock; each further wrong password doubles it, up to an hour.",
+        ),
+        Setting(
             name="first_superuser_email",
             annotation="str | None",
             default="None",
@@ -466,10 +487,12 @@ AUTH = Module(
         "app/services/users.py",
         "app/services/tokens.py",
         "app/db/migrations/versions/0002_create_users.py",
+        "app/db/migrations/versions/0004_account_security.py",
         "tests/auth_helpers.py",
         "tests/test_auth_*.py",
         # Needs both modules: excluded when either is off.
         "tests/test_rate_limit_by_user.py",
+        "tests/test_rate_limit_signup.py",
         "tests/test_mail_welcome.py",
     ),
 )
@@ -728,6 +751,13 @@ MAIL = Module(
             default='"{project_slug} <no-reply@example.com>"',
             example="{project_slug} <no-reply@example.com>",
             doc="Sender of every mail.",
+        ),
+        Setting(
+            name="email_confirmation_url",
+            annotation="str",
+            default='"http://localhost:8000/confirm-email"',
+            example="https://app.example.com/confirm-email",
+            doc="Page the confirmation mail links to (with ?token=); it POSTs it to the API.",
         ),
     ),
     compose_services={

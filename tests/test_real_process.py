@@ -345,7 +345,7 @@ def test_stopping_redis_mid_traffic_leaves_the_api_answering(
     assert patched[1]["quantity"] == 5
 
 
-def test_a_sign_up_is_welcomed_through_a_real_smtp_server(
+def test_a_sign_up_gets_a_confirmation_link_through_a_real_smtp_server(
     variant: Callable[[str], Project], smtp: tuple[int, Inbox]
 ) -> None:
     project = variant("mail-only")  # auth on, mail sent by the API process itself
@@ -363,5 +363,6 @@ def test_a_sign_up_is_welcomed_through_a_real_smtp_server(
             time.sleep(0.05)
 
     assert status == 201
-    (welcome,) = [m for m in inbox.messages if email.encode() in m]
-    assert b"Subject: Welcome" in welcome
+    # Not a welcome: nothing but the confirmation link goes to an unconfirmed address.
+    (confirmation,) = [m for m in inbox.messages if email.encode() in m]
+    assert b"Subject: Confirm your e-mail address" in confirmation

@@ -137,14 +137,18 @@ async def test_malformed_login_forms_are_refused(
     assert_error(response, 422, "validation_error")
 
 
-async def test_disabled_accounts_cannot_log_in(
+async def test_a_disabled_account_answers_like_a_wrong_password(
     anonymous_client: AsyncClient, database: Database
 ) -> None:
     await create_user(database, "gone@example.com", is_active=False)
 
-    response = await log_in(anonymous_client, "gone@example.com")
+    right = await log_in(anonymous_client, "gone@example.com")
+    wrong = await log_in(anonymous_client, "gone@example.com", "not the password at all")
 
-    assert_error(response, 403, "forbidden")
+    # Refusing the right password differently would confirm it to whoever guessed it.
+    assert_error(right, 401, "unauthorized")
+    assert_error(wrong, 401, "unauthorized")
+    assert right.json()["error"]["message"] == wrong.json()["error"]["message"]
 
 
 async def test_outdated_hashes_are_upgraded_on_login(

@@ -1,5 +1,6 @@
 """Access tokens are checked strictly; refresh tokens rotate and can be revoked."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,11 @@ from app.core.settings import Settings
 from app.db.database import Database
 from app.models.refresh_token import RefreshToken
 from app.models.user import User
-from tests.auth_helpers import PASSWORD, create_user
+from tests.auth_helpers import PASSWORD, create_user, session_of
 
 ME = "/api/v1/users/me"
+# Digits to `str.isdigit` and `int` too (U+0660 to U+0669), but not how an id is written.
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "".join(map(chr, range(0x660, 0x66A))))
 
 
 @pytest.fixture
@@ -41,10 +44,12 @@ def forge(settings: Settings, user: User, **changes: Any) -> str:
     now = datetime.now(UTC)
     claims = {
         "sub": str(user.id),
+        "sid": str(session_of(user)),
         "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
         "iat": now,
         "exp": now + timedelta(minutes=5),
-        "type": "access",
+        "typ": "access",
     }
     key = changes.pop("key", settings.secret_key.get_secret_value())
     algorithm = changes.pop("algorithm", ALGORITHM)
@@ -55,31 +60,91 @@ def forge(settings: Settings, user: User, **changes: Any) -> str:
 async def test_a_valid_token_is_accepted(
     anonymous_client: AsyncClient, settings: Settings, ada: User
 ) -> None:
-    response = await me(anonymous_client, create_access_token(ada.id, settings))
+    for token in (create_access_token(ada.id, session_of(ada), settings), forge(settings, ada)):
+        response = await me(anonymous_client, token)
 
-    assert response.status_code == 200
-    assert response.json()["id"] == ada.id
+        assert response.status_code == 200
+        assert response.json()["id"] == ada.id
 
 
 @pytest.mark.parametrize(
     "changes",
     [
         {"exp": datetime(2000, 1, 1, tzinfo=UTC)},
+        {"exp": None},
+        {"iat": None},
         {"iss": "someone-else"},
         {"iss": None},
-        {"type": "refresh"},
+        {"aud": "someone-else"},
+        {"aud": ["someone-else", "{audience}"]},
+        {"aud": None},
+        {"typ": "refresh"},
+        {"typ": None},
         {"sub": "not-a-number"},
+        {"sub": "{id}.0"},
+        {"sub": " {id}"},
+        {"sub": "0{id}"},
+        {"sub": "+{id}"},
+        {"sub": "{id}\n"},
+        {"sub": "{arabic_id}"},
+        {"sub": 1},
+        {"sub": None},
+        {"sid": None},
+        {"sid": "not-a-session"},
+        {"sid": "{session_upper}"},
+        {"sid": "{other_session}"},
         {"key": "another key, another key, another key"},
         {"algorithm": "HS512"},
         {"algorithm": "none", "key": None},
     ],
-    ids=["expired", "issuer", "no-issuer", "type", "subject", "signature", "hs512", "none"],
+    ids=[
+        "expired",
+        "no-exp",
+        "no-iat",
+        "issuer",
+        "no-issuer",
+        "audience",
+        "audience-list",
+        "no-audience",
+        "type",
+        "no-type",
+        "subject",
+        "subject-decimal",
+        "subject-space",
+        "subject-leading-zero",
+        "subject-sign",
+        "subject-newline",
+        "subject-arabic-digit",
+        "subject-number",
+        "no-subject",
+        "no-session",
+        "session-malformed",
+        "session-uppercase",
+        "session-unknown",
+        "signature",
+        "hs512",
+        "none",
+    ],
 )
 # Forging the HS512 token with the service's (HS256-sized) key makes PyJWT warn.
 @pytest.mark.filterwarnings("ignore:The HMAC key is")
 async def test_bad_access_tokens_are_refused(
     anonymous_client: AsyncClient, settings: Settings, ada: User, changes: dict[str, Any]
 ) -> None:
+    # Placeholders for what depends on the test's user; made-up sessions belong to nobody.
+    values = {
+        "id": ada.id,
+        "arabic_id": str(ada.id).translate(ARABIC_INDIC_DIGITS),
+        "audience": settings.jwt_audience,
+        "session_upper": str(session_of(ada)).upper(),
+        "other_session": str(uuid.uuid4()),
+    }
+    for name, value in changes.items():
+        if isinstance(value, str):
+            changes[name] = value.format(**values)
+        elif isinstance(value, list):
+            changes[name] = [item.format(**values) for item in value]
+
     response = await me(anonymous_client, forge(settings, ada, **changes))
 
     assert response.status_code == 401
@@ -90,7 +155,7 @@ async def test_bad_access_tokens_are_refused(
 async def test_tampered_and_garbage_tokens_are_refused(
     anonymous_client: AsyncClient, settings: Settings, ada: User
 ) -> None:
-    header, payload, signature = create_access_token(ada.id, settings).split(".")
+    header, payload, signature = create_access_token(ada.id, session_of(ada), settings).split(".")
     tampered = f"{header}.{payload[:-2]}xx.{signature}"
 
     for token in (tampered, "garbage", ""):
@@ -102,11 +167,11 @@ async def test_tokens_of_deleted_or_disabled_users_are_refused(
     anonymous_client: AsyncClient, settings: Settings, database: Database
 ) -> None:
     disabled = await create_user(database, "off@example.com", is_active=False)
+    session = session_of(disabled)
 
-    assert (
-        await me(anonymous_client, create_access_token(disabled.id, settings))
-    ).status_code == 401
-    assert (await me(anonymous_client, create_access_token(10**12, settings))).status_code == 401
+    for user_id in (disabled.id, 10**12):
+        token = create_access_token(user_id, session, settings)
+        assert (await me(anonymous_client, token)).status_code == 401
 
 
 @pytest.mark.usefixtures("ada")
@@ -122,9 +187,8 @@ async def test_refresh_rotates(anonymous_client: AsyncClient) -> None:
     assert (await me(anonymous_client, second.json()["access_token"])).status_code == 200
 
 
-@pytest.mark.usefixtures("ada")
 async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
-    anonymous_client: AsyncClient, connection: AsyncConnection
+    anonymous_client: AsyncClient, connection: AsyncConnection, ada: User
 ) -> None:
     first = await tokens_for(anonymous_client)
     second = (
@@ -144,7 +208,9 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
     assert "already used" in reused.json()["error"]["message"]
     # The thief's copy and the rightful successor are both dead now.
     assert successor.status_code == 401
-    revoked = (await connection.execute(select(RefreshToken.revoked_at))).scalars().all()
+    # (The session `create_user` opened is another login, untouched.)
+    login = select(RefreshToken.revoked_at).where(RefreshToken.family != session_of(ada))
+    revoked = (await connection.execute(login)).scalars().all()
     assert revoked
     assert None not in revoked
 

@@ -1,13 +1,21 @@
 """The caller's own account, and what only administrators may do."""
 
+import asyncio
+import uuid
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.core.settings import Settings
 from app.db.database import Database
+from app.db.repositories.refresh_tokens import RefreshTokenRepository
+from app.db.repositories.users import UserRepository
 from app.models.user import User
+from app.schema.user import UserUpdateAdmin
+from app.services.users import UserService
 from tests.auth_helpers import PASSWORD, bearer, create_user
 
 ME = "/api/v1/users/me"
@@ -32,7 +40,7 @@ async def test_read_and_update_me(client: AsyncClient, member: User) -> None:
 async def test_changing_my_password_lets_me_log_in_with_it(client: AsyncClient) -> None:
     new_password = "a brand new passphrase"
 
-    await client.patch(ME, json={"password": new_password})
+    changed = await client.patch(ME, json={"password": new_password, "current_password": PASSWORD})
     old = await client.post(
         "/api/v1/auth/token", data={"username": "member@example.com", "password": PASSWORD}
     )
@@ -40,6 +48,7 @@ async def test_changing_my_password_lets_me_log_in_with_it(client: AsyncClient) 
         "/api/v1/auth/token", data={"username": "member@example.com", "password": new_password}
     )
 
+    assert changed.status_code == 200
     assert old.status_code == 401
     assert new.status_code == 200
 
@@ -65,7 +74,9 @@ async def test_taking_someone_elses_email_is_a_conflict(
 ) -> None:
     await create_user(database, "taken@example.com")
 
-    response = await client.patch(ME, json={"email": "Taken@example.com"})
+    response = await client.patch(
+        ME, json={"email": "Taken@example.com", "current_password": PASSWORD}
+    )
 
     assert response.status_code == 409
     assert (await client.get(ME)).json()["email"] == "member@example.com"
@@ -118,3 +129,80 @@ async def test_user_lists_refuse_unknown_fields(
     response = await client.get(USERS, headers=admin_headers, params={"sort": "hashed_password"})
 
     assert response.status_code == 422
+
+
+async def test_the_last_administrator_cannot_be_removed(
+    anonymous_client: AsyncClient, database: Database, settings: Settings
+) -> None:
+    root = await create_user(database, "root@example.com", is_admin=True)
+    headers = {"Authorization": bearer(root, settings)}
+    me_as_root = f"{USERS}/{root.id}"
+
+    demoted = await anonymous_client.patch(me_as_root, json={"is_admin": False}, headers=headers)
+    disabled = await anonymous_client.patch(me_as_root, json={"is_active": False}, headers=headers)
+
+    for response in (demoted, disabled):
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "conflict"
+    assert (await anonymous_client.get(me_as_root, headers=headers)).json()["is_admin"] is True
+
+
+async def test_an_administrator_can_step_down_while_another_remains(
+    anonymous_client: AsyncClient, database: Database, settings: Settings
+) -> None:
+    root = await create_user(database, "root@example.com", is_admin=True)
+    deputy = await create_user(database, "deputy@example.com", is_admin=True)
+
+    stepped_down = await anonymous_client.patch(
+        f"{USERS}/{root.id}",
+        json={"is_admin": False},
+        headers={"Authorization": bearer(root, settings)},
+    )
+    deputy_headers = {"Authorization": bearer(deputy, settings)}
+    last = await anonymous_client.patch(
+        f"{USERS}/{deputy.id}", json={"is_admin": False}, headers=deputy_headers
+    )
+
+    assert stepped_down.status_code == 200
+    assert stepped_down.json()["is_admin"] is False
+    assert last.status_code == 409
+
+
+async def test_two_administrators_removing_each_other_at_once_leave_one(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # Real, committed transactions on two connections: the per-test rollback cannot show
+    # two requests racing. The rows are deleted again at the end.
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessionmaker() as session, session.begin():
+        admins = [
+            User(
+                email=f"{name}-{uuid.uuid4().hex[:8]}@example.com",
+                hashed_password="-",
+                is_admin=True,
+            )
+            for name in ("ada", "bob")
+        ]
+        session.add_all(admins)
+
+    async def demote(user_id: int) -> None:
+        async with sessionmaker() as session, session.begin():
+            users = UserService(UserRepository(session), RefreshTokenRepository(session), settings)
+            await users.update(await users.get(user_id), UserUpdateAdmin(is_admin=False))
+            # Still in the transaction: the other demotion has read what it reads by now.
+            await asyncio.sleep(0.2)
+
+    try:
+        outcomes = await asyncio.gather(
+            *(demote(admin.id) for admin in admins), return_exceptions=True
+        )
+        async with sessionmaker() as session:
+            left = await session.scalar(
+                select(func.count()).where(User.is_admin, User.id.in_([a.id for a in admins]))
+            )
+    finally:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(delete(User).where(User.id.in_([a.id for a in admins])))
+
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["ConflictError", "NoneType"]
+    assert left == 1

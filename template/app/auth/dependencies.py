@@ -7,7 +7,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.api.deps import SettingsDep
 from app.auth.errors import AuthenticationError
-from app.auth.tokens import read_access_token
+from app.auth.tokens import AccessClaims, read_access_token
 from app.db.repositories.refresh_tokens import RefreshTokenRepository
 from app.db.repositories.users import UserRepository
 from app.db.session import SessionDep
@@ -19,16 +19,21 @@ from app.services.users import UserService
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+async def get_access_claims(
+    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep
+) -> AccessClaims | None:
+    return None if token is None else read_access_token(token, settings)
+
+
 async def get_optional_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    session: SessionDep,
-    settings: SettingsDep,
+    claims: Annotated[AccessClaims | None, Depends(get_access_claims)], session: SessionDep
 ) -> User | None:
-    if token is None:
+    if claims is None:
         return None
-    user = await UserRepository(session).get(read_access_token(token, settings))
-    if user is None or not user.is_active:
-        raise AuthenticationError("The account does not exist or is disabled.")
+    # One query: the account, only if it is active and the token's session is live.
+    user = await UserRepository(session).get_signed_in(claims.user_id, claims.session_id)
+    if user is None:
+        raise AuthenticationError("The session has ended or the account is disabled.")
     return user
 
 
@@ -38,12 +43,22 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
     return user
 
 
+async def get_current_claims(
+    claims: Annotated[AccessClaims | None, Depends(get_access_claims)],
+) -> AccessClaims:
+    if claims is None:
+        raise AuthenticationError("You need to log in.")
+    return claims
+
+
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+# The caller's token, for the session it belongs to; read once per request.
+CurrentClaims = Annotated[AccessClaims, Depends(get_current_claims)]
 
 
-async def get_user_service(session: SessionDep) -> UserService:
-    return UserService(UserRepository(session))
+async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
+    return UserService(UserRepository(session), RefreshTokenRepository(session), settings)
 
 
 async def get_token_service(session: SessionDep, settings: SettingsDep) -> TokenService:

@@ -1,7 +1,7 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 # Long enough to resist guessing, short enough that hashing it is not a denial of service.
 MIN_PASSWORD_LENGTH = 12
@@ -41,6 +41,18 @@ class UserUpdateMe(BaseModel):
     email: Email | None = None
     password: Password | None = None
     full_name: FullName | None = None
+    current_password: str | None = Field(
+        default=None,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="Required to change the e-mail or the password.",
+    )
+
+    @model_validator(mode="after")
+    def _credentials_need_the_current_password(self) -> Self:
+        if (self.email is not None or self.password is not None) and not self.current_password:
+            msg = "changing the e-mail or the password needs current_password"
+            raise ValueError(msg)
+        return self
 
 
 class UserUpdateAdmin(BaseModel):
@@ -59,4 +71,5 @@ class UserRead(BaseModel):
     full_name: str | None
     is_active: bool
     is_admin: bool
+    email_confirmed_at: datetime | None
     created_at: datetime

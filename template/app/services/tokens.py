@@ -31,16 +31,17 @@ class TokenService:
 
     async def issue(self, user: User, family: uuid.UUID | None = None) -> TokenPair:
         raw = secrets.token_urlsafe(32)
+        family = family or uuid.uuid4()
         await self.repository.add(
             RefreshToken(
                 user_id=user.id,
-                family=family or uuid.uuid4(),
+                family=family,
                 token_hash=_digest(raw),
                 expires_at=datetime.now(UTC) + timedelta(days=self.settings.refresh_token_days),
             )
         )
         return TokenPair(
-            access_token=create_access_token(user.id, self.settings),
+            access_token=create_access_token(user.id, family, self.settings),
             refresh_token=raw,
             expires_in=self.settings.access_token_minutes * 60,
         )
@@ -52,7 +53,8 @@ class TokenService:
         if token is None:
             raise AuthenticationError("The refresh token is invalid.")
         if token.revoked_at is not None:
-            # A spent token came back: someone holds a copy. Log out every descendant.
+            # A spent token came back: someone holds a copy. Log out every descendant, and
+            # the access tokens of the family with them.
             await self.repository.revoke_family(token.family, now)
             raise RefreshTokenReusedError("The refresh token was already used; log in again.")
         if token.expires_at <= now:
@@ -61,6 +63,7 @@ class TokenService:
         return token
 
     async def revoke(self, raw: str) -> None:
+        """Log out: the token's whole family, and with it the access tokens it issued."""
         token = await self.repository.get_by_hash(_digest(raw))
         if token is not None:
             await self.repository.revoke_family(token.family, datetime.now(UTC))

@@ -20,3 +20,12 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=at)
         )
+
+    async def revoke_user(self, user_id: int, at: datetime, keep: uuid.UUID | None = None) -> None:
+        """End every session of the user, but `keep`'s."""
+        stmt = update(RefreshToken).where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+        )
+        if keep is not None:
+            stmt = stmt.where(RefreshToken.family != keep)
+        await self.session.execute(stmt.values(revoked_at=at))
