@@ -20,7 +20,11 @@ def _not_weak(password: str) -> str:
 
 Password = Annotated[
     str,
-    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="At least five different characters, and not a well-known password.",
+    ),
     AfterValidator(_not_weak),
 ]
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
@@ -28,7 +32,7 @@ FullName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     email: Email
     password: Password
@@ -36,7 +40,7 @@ class UserCreate(BaseModel):
 
 
 class UserUpdateMe(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     email: Email | None = None
     password: Password | None = None
@@ -44,7 +48,7 @@ class UserUpdateMe(BaseModel):
 
 
 class UserUpdateAdmin(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     full_name: FullName | None = None
     is_active: bool | None = None
