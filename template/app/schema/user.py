@@ -3,6 +3,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from app.schema.text import NOT_BLANK
+
 # Long enough to resist guessing, short enough that hashing it is not a denial of service.
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -28,7 +30,7 @@ Password = Annotated[
     AfterValidator(_not_weak),
 ]
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
-FullName = Annotated[str, Field(min_length=1, max_length=200)]
+FullName = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 class UserCreate(BaseModel):
