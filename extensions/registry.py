@@ -154,6 +154,8 @@ CORE = Module(
         "asyncpg>=0.30,<1",
         "alembic>=1.16,<2",
         "structlog>=25.1",
+        # Swagger UI's and ReDoc's scripts, so /docs and /redoc load nothing from a CDN.
+        "fastapi-offline>=1.7,<2",
     ),
     dev_dependencies=(
         "httpx>=0.28,<1",
@@ -311,6 +313,13 @@ CORE = Module(
             default="False",
             example="false",
             doc="Log every SQL statement (development only: it is slow and verbose).",
+        ),
+        Setting(
+            name="api_docs",
+            annotation='Literal["auto", "on", "off"]',
+            default='"auto"',
+            example="auto",
+            doc="Serve /openapi.json, /docs and /redoc; auto: everywhere but production.",
         ),
         Setting(
             name="cors_origins",

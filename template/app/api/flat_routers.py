@@ -10,6 +10,10 @@ them to the app itself.
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from app.api.errors import document_errors
+from app.api.methods import MethodFallback
 
 
 class FlatRouters:
@@ -22,4 +26,9 @@ class FlatRouters:
 
     def include_into(self, app: FastAPI) -> None:
         for router, options in self._included:
+            for route in router.routes:
+                if isinstance(route, APIRoute):
+                    document_errors(route)
             app.include_router(router, **options)
+        # Last, so that it sees only requests no other route takes (app/api/methods.py).
+        app.router.routes.append(MethodFallback(app.router.routes))

@@ -11,7 +11,7 @@ class TokenPair(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     refresh_token: str = Field(min_length=1, max_length=200)
 

@@ -3,6 +3,8 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from app.schema.text import NOT_BLANK
+
 # Long enough to resist guessing, short enough that hashing it is not a denial of service.
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -20,15 +22,19 @@ def _not_weak(password: str) -> str:
 
 Password = Annotated[
     str,
-    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="At least five different characters, and not a well-known password.",
+    ),
     AfterValidator(_not_weak),
 ]
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
-FullName = Annotated[str, Field(min_length=1, max_length=200)]
+FullName = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     email: Email
     password: Password
@@ -36,7 +42,7 @@ class UserCreate(BaseModel):
 
 
 class UserUpdateMe(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     email: Email | None = None
     password: Password | None = None
@@ -56,7 +62,7 @@ class UserUpdateMe(BaseModel):
 
 
 class UserUpdateAdmin(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     full_name: FullName | None = None
     is_active: bool | None = None
