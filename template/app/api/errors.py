@@ -3,7 +3,8 @@
 Routers declare what their own logic answers (`ERROR_RESPONSES`, and the modules' 401,
 403 and 429); `document_errors` adds what the framework answers for a route of that shape:
 400 and 413 for a body it cannot decode or that is too large, 404 for a path parameter
-naming nothing, 422 for any invalid input, and 500 and 503 for every route.
+naming nothing, 422 for any invalid input, and 431 (headers too large), 500 and 503
+for every route.
 """
 
 from typing import Any
@@ -14,12 +15,12 @@ from fastapi.routing import APIRoute
 from app.schema.errors import ErrorResponse
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (404, 409, 413, 422, 431, 503)
+    status: {"model": ErrorResponse} for status in (404, 409, 422, 503)
 }
 
 
 def document_errors(route: APIRoute) -> None:
-    statuses = {500, 503}
+    statuses = {431, 500, 503}
     if route.body_field is not None:
         statuses |= {400, 413, 422}
     if route.param_convertors:
