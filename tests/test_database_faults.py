@@ -8,7 +8,6 @@ The cache and the rate limits are off, so every request meets the database."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 import urllib.error
@@ -19,14 +18,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Project
 from tests.postgres import PostgresProcess
-from tests.test_real_process import dockerfile_command
+from tests.test_real_process import serve
 
 # Slack for a loaded test machine on top of the bounds the settings promise.
 MARGIN = 3.0
@@ -193,32 +191,6 @@ def effective_settings(project: Project, env: dict[str, str]) -> dict[str, Any]:
     return settings
 
 
-@contextmanager
-def serve(project: Project, env: dict[str, str], log: Path) -> Iterator[str]:
-    """tests/test_real_process.py's `serve`, logging to a file: an outage logs more than a
-    pipe holds, and a service blocked on a full pipe would answer nothing."""
-    command = dockerfile_command(project)
-    port = command[command.index("--port") + 1]
-    command = [str(Path(project.interpreter).parent / "uvicorn"), *command[1:]]
-    command[command.index("--host") + 1] = "127.0.0.1"
-    base = f"http://127.0.0.1:{port}"
-    with log.open("w", encoding="utf-8") as output:
-        process = subprocess.Popen(
-            command, cwd=project.path, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while call("live", f"{base}/health/live", timeout=1).status != 200:
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        print(log.read_text(encoding="utf-8")[-3000:])
-
-
 @pytest.fixture
 def postgres() -> Iterator[PostgresProcess]:
     server = PostgresProcess()
@@ -229,13 +201,13 @@ def postgres() -> Iterator[PostgresProcess]:
 
 
 @contextmanager
-def running(project: Project, postgres: PostgresProcess, log: Path) -> Iterator[Service]:
+def running(project: Project, postgres: PostgresProcess) -> Iterator[Service]:
     postgres.server.admin("CREATE DATABASE app")
     url = postgres.url("app")
     project.run("alembic", "upgrade", "heads", database_url=url)
     env = project.env(url, CACHE_ENABLED="false", RATE_LIMIT_ENABLED="false")
     settings = effective_settings(project, env)
-    with serve(project, env, log) as base:
+    with serve(project, env) as base:
         email, password = f"{uuid.uuid4().hex[:8]}@example.com", "a long enough passphrase"
         signup = call(
             "signup",
@@ -279,10 +251,10 @@ def counts(replies: list[Reply]) -> dict[str, int]:
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_a_stopped_database_answers_503_and_the_service_recovers(
-    variant: Callable[[str], Project], postgres: PostgresProcess, mode: str, tmp_path: Path
+    variant: Callable[[str], Project], postgres: PostgresProcess, mode: str
 ) -> None:
     with (
-        running(variant("everything"), postgres, tmp_path / "log") as service,
+        running(variant("everything"), postgres) as service,
         Traffic(service) as traffic,
     ):
         traffic.wait_for(12, after=0)
@@ -315,9 +287,9 @@ def test_a_stopped_database_answers_503_and_the_service_recovers(
 
 
 def test_a_frozen_database_answers_503_within_the_timeouts(
-    variant: Callable[[str], Project], postgres: PostgresProcess, tmp_path: Path
+    variant: Callable[[str], Project], postgres: PostgresProcess
 ) -> None:
-    with running(variant("everything"), postgres, tmp_path / "log") as service:
+    with running(variant("everything"), postgres) as service:
         settings = service.settings
         # A request either waits on a statement the server never answers, or for a pooled
         # connection and then for a new one that never opens.
