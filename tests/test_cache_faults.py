@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -28,7 +27,7 @@ import pytest
 from tests.conftest import Project
 from tests.ports import free_port
 from tests.redis_server import RedisProcess
-from tests.test_real_process import dockerfile_command, new_member, wait_until_healthy
+from tests.test_real_process import http_request, new_member, serve
 
 # Longer than any back-off a client of Redis may take after a failure (the service's
 # guard leaves Redis alone for 5 s): a dropped invalidation shows once Redis is used again.
@@ -46,42 +45,10 @@ def call(
     form: dict[str, str] | None = None,
 ) -> Any:
     """The JSON of a 200 or 201 answer; anything else fails the test."""
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = urllib.parse.urlencode(form).encode()
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    req = http_request(method, url, body, form=form, token=token)
     with urllib.request.urlopen(req, timeout=PATIENCE_SECONDS) as response:
         assert response.status in (200, 201)
         return json.loads(response.read())
-
-
-@contextmanager
-def serve_on(project: Project, env: dict[str, str], port: int) -> Iterator[str]:
-    """The Dockerfile's CMD as a real process on `port`; yields its base URL once healthy."""
-    command = dockerfile_command(project)
-    command = [str(Path(project.interpreter).parent / "uvicorn"), *command[1:]]
-    command[command.index("--host") + 1] = "127.0.0.1"
-    command[command.index("--port") + 1] = str(port)
-    process = subprocess.Popen(
-        command,
-        cwd=project.path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, process)
-        yield base
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
-        print(output[-3000:])
 
 
 @dataclass
@@ -131,7 +98,7 @@ def service(variant: Callable[[str], Project], tmp_path: Path) -> Iterator[Servi
         RATE_LIMIT_ENABLED="false",
     )
     try:
-        with serve_on(project, env, free_port()) as base:
+        with serve(project, env, free_port()) as base:
             yield Service(project, redis, env, base, new_member(project, base))
     finally:
         redis.stop()
@@ -201,7 +168,7 @@ def test_writes_under_load_are_not_lost(service: Service) -> None:
 
 def test_a_write_through_one_process_is_seen_by_another(service: Service) -> None:
     ids = service.create(10)
-    with serve_on(service.project, service.env, free_port()) as other:
+    with serve(service.project, service.env, free_port()) as other:
         assert set(service.quantities(other)) == set(ids)  # cached, read through the other
         assert set(service.quantities(other)) == set(ids)
 

@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.postgres import PostgresProcess
-from tests.test_real_process import serve
+from tests.test_real_process import http_request, serve
 
 # Slack for a loaded test machine on top of the bounds the settings promise.
 MARGIN = 3.0
@@ -70,14 +70,7 @@ def call(
     token: str | None = None,
     timeout: float = 60,
 ) -> Reply:
-    headers = {"Content-Type": "application/json"}
-    data = json.dumps(body).encode() if body is not None else None
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = urllib.parse.urlencode(form).encode()
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    req = http_request(method, url, body, form=form, token=token)
     sent = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:

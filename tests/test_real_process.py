@@ -46,6 +46,25 @@ def request(
     return request_method(None, url, body, form=form, token=token)
 
 
+def http_request(
+    method: str | None,
+    url: str,
+    body: object = None,
+    *,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
+) -> urllib.request.Request:
+    """A request with a JSON body (or a form), and a bearer token if one is given."""
+    headers = {"Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = urllib.parse.urlencode(form).encode()
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return urllib.request.Request(url, data=data, headers=headers, method=method)
+
+
 def request_method(
     method: str | None,
     url: str,
@@ -54,14 +73,7 @@ def request_method(
     form: dict[str, str] | None = None,
     token: str | None = None,
 ) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    data = json.dumps(body).encode() if body is not None else None
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = urllib.parse.urlencode(form).encode()
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    req = http_request(method, url, body, form=form, token=token)
     try:
         with urllib.request.urlopen(req, timeout=5) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -82,15 +94,19 @@ def wait_until_healthy(base: str, process: subprocess.Popen[str], timeout: float
 
 
 @contextmanager
-def started(project: Project, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Start the Dockerfile's CMD as a real process, with the project's interpreter; yield
-    its base URL once it is healthy, and the process."""
+def started(
+    project: Project, env: dict[str, str], port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Start the Dockerfile's CMD as a real process, with the project's interpreter (on
+    `port`, else the CMD's); yield its base URL once it is healthy, and the process."""
     command = dockerfile_command(project)
-    port = int(command[command.index("--port") + 1])
     assert command[0] == "python"
     command = [project.interpreter, *command[1:]]
     # The container binds 0.0.0.0; here loopback is enough.
     command[command.index("--host") + 1] = "127.0.0.1"
+    if port is not None:
+        command[command.index("--port") + 1] = str(port)
+    port = int(command[command.index("--port") + 1])
     # The drain before shutdown has tests of its own; everywhere else it only slows a stop.
     env = {"SHUTDOWN_DRAIN_SECONDS": "0", **env}
     process = subprocess.Popen(
@@ -121,8 +137,8 @@ def started(project: Project, env: dict[str, str]) -> Iterator[tuple[str, subpro
 
 
 @contextmanager
-def serve(project: Project, env: dict[str, str]) -> Iterator[str]:
-    with started(project, env) as (base, _):
+def serve(project: Project, env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    with started(project, env, port) as (base, _):
         yield base
 
 
