@@ -13,15 +13,16 @@ from registry import MODULES
 from tests.conftest import VARIANTS, Project, answers_of, checked_renders
 
 # What only each module writes. Not "auth" alone (author_name), "superuser" (the database
-# has one), "user" (the Dockerfile's USER) or "cache" (.mypy_cache, pip's cache).
+# has one), "user" (the Dockerfile's USER), "cache" (.mypy_cache, pip's cache), Swagger
+# UI's OAuth2 redirect page (every docs page has one) or Retry-After (every 503 has one).
 REMNANTS = {
     "auth": re.compile(
-        r"(?i:jwt|pwdlib|argon|owner_id|first.superuser|refresh.token|oauth2|app\.auth"
+        r"(?i:jwt|pwdlib|argon|owner_id|first.superuser|refresh.token|oauth2(?!.?redirect)|app\.auth"
         r"|multipart|email.validator|/auth/|/users|hashed_password|\bowners?\b)"
         r"|\bUser\b|\busers\b|CurrentUser"
     ),
     "cache": re.compile(r"app\.cache|@cached|CacheService|(?i:cache_enabled|cache_default_ttl)"),
-    "rate_limit": re.compile(r"(?i:rate.?limit|retry-after)"),
+    "rate_limit": re.compile(r"(?i:rate.?limit)"),
     "redis": re.compile(r"(?i:redis)"),
     "celery": re.compile(r"(?i:celery)|app\.worker|async_task"),
     "mail": re.compile(r"(?i:smtp|mailpit|app\.mail|mail_from|MailService)"),
