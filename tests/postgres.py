@@ -23,6 +23,9 @@ from sqlalchemy.engine import URL, make_url
 from tests.ports import free_port
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The databases this process's tests created and have not dropped yet: the session checks
+# at its end that none is left behind.
+CREATED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,12 @@ class Server:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         copy = f' TEMPLATE "{template}"' if template else ""
         self.admin(f'CREATE DATABASE "{name}"{copy}')
+        CREATED.add(name)
         return name
 
     def drop_database(self, name: str) -> None:
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        CREATED.discard(name)
 
     def can_create_roles(self) -> bool:
         return bool(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,21 @@ def without_commit(answers_file: str) -> dict[str, Any]:
     return answers
 
 
-def service(path: Path, pg: Server, redis_url: str, smtp: tuple[int, Inbox]) -> Project:
-    version = yaml.safe_load((path / ".copier-answers.yml").read_text())["python_version"]
-    return Project(path, pg, redis_url, smtp[0], pythons.interpreter(version))
+@pytest.fixture
+def service(
+    pg: Server, redis_url: str, smtp: tuple[int, Inbox]
+) -> Iterator[Callable[[Path], Project]]:
+    """`service(path)`: the project rendered at `path`; its databases go with the test."""
+    projects: list[Project] = []
+
+    def at(path: Path) -> Project:
+        version = yaml.safe_load((path / ".copier-answers.yml").read_text())["python_version"]
+        projects.append(Project(path, pg, redis_url, smtp[0], pythons.interpreter(version)))
+        return projects[-1]
+
+    yield at
+    for project in projects:
+        project.drop_databases()
 
 
 def passes_its_checks(project: Project) -> None:
@@ -168,15 +181,13 @@ OUR_LINES = {
 def test_an_edited_project_updates_from_the_first_release(
     template_repo: Path,
     tmp_path: Path,
-    pg: Server,
-    redis_url: str,
-    smtp: tuple[int, Inbox],
+    service: Callable[[Path], Project],
     answers: dict[str, Any],
 ) -> None:
     answers = {**answers, "http_port": free_port()}
     first = releases()[0].tag
     path = generate(template_repo, tmp_path / "service", first, answers)
-    project = service(path, pg, redis_url, smtp)
+    project = service(path)
     added = make_our_edits(project)
     commit(path, "Our own endpoint, setting and column")
     mine, our_env = tree(path), project.read(".env")
@@ -237,13 +248,11 @@ def test_updating_an_unedited_project_equals_a_fresh_copy(
 def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     template_repo: Path,
     tmp_path: Path,
-    pg: Server,
-    redis_url: str,
-    smtp: tuple[int, Inbox],
+    service: Callable[[Path], Project],
 ) -> None:
     answers = {"http_port": free_port()}
     path = generate(template_repo, tmp_path / "service", "HEAD", answers)
-    project = service(path, pg, redis_url, smtp)
+    project = service(path)
     before = tree(path)
 
     update(path, "--vcs-ref=HEAD", "--data=with_celery=true")
