@@ -182,7 +182,7 @@ def derive(
         "api_depends_on": [name for m in chosen for name in m.api_depends_on],
         "compose_services": {k: v for m in chosen for k, v in m.compose_services.items()},
         "excluded_paths": excluded_paths(answers, modules),
-        "combination_errors": "\n".join(combination_errors(answers, modules)),
+        "combination_errors": " ".join(combination_errors(answers, modules)),
     }
 
 

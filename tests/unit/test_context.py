@@ -9,6 +9,7 @@ from pathlib import Path
 
 import context
 import pytest
+from answers import yes_no_error
 from context import (
     FALLBACK_SLUG,
     SLUG_PATTERN,
@@ -282,3 +283,17 @@ def test_compose_gives_values_only_to_settings_and_the_owner_role_to_migrate_alo
         "postgresql+asyncpg://postgres:${POSTGRES_PASSWORD:?"
     )
     assert derived["compose_app_env"]["LOG_LEVEL"] is None  # from .env, when set there
+
+
+@pytest.mark.parametrize("typed", [True, False, "yes", "No", "ON", "off", "1", "0", "y", "N"])
+def test_a_documented_boolean_is_a_yes_no_answer(typed: object) -> None:
+    assert yes_no_error("with_mail", {"with_mail": typed}) == ""
+
+
+@pytest.mark.parametrize("typed", ["flase", "2", "", "maybe", "none", 3])
+def test_anything_else_is_refused_by_name(typed: object) -> None:
+    assert yes_no_error("with_mail", {"with_mail": typed}).startswith("with_mail must be")
+
+
+def test_an_answer_not_typed_is_left_to_copier() -> None:
+    assert yes_no_error("with_mail", {"with_auth": "flase"}) == ""
