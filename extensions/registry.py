@@ -23,8 +23,8 @@ class Setting:
     `annotation` and `default` are Python source for the field in `app/core/settings.py`;
     a `default` of None makes the field required. `default` may use the same `str.format`
     placeholders as `local` (e.g. `"{project_slug}"`). `app=False` marks a variable that only
-    the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env` and
-    `.env.example` but is not a field of the settings class.
+    the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env.example`
+    (and `.env`) but is not a field of the settings class.
 
     `local` marks a setting as per project: its value is written to the developer's
     git-ignored `.env`. Only secrets, the URLs and ports of what the service talks to, and
