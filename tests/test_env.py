@@ -95,9 +95,11 @@ json.dump({
 """
 
 
-def compose_reads(project: Path, filename: str, names: list[str], scratch: Path) -> dict:
+def compose_reads(
+    project: Path, filename: str, names: list[str], scratch: Path
+) -> dict[str, dict[str, str]]:
     """What compose makes of the file: as an `env_file`, and through `${NAME}` interpolation
-    (compose reads the project directory's .env for that)."""
+    (from the file `--env-file` names; the project's .env when none is named)."""
     probe = {
         "services": {
             "probe": {
