@@ -121,8 +121,34 @@ class _Pending(dict[str, Any]):
         return ""
 
 
-def _env_line(setting: Setting, template: str, values: Mapping[str, Any]) -> dict[str, str]:
-    return {"name": setting.env, "value": template.format_map(values), "doc": setting.doc}
+# Characters a double-quoted value may not hold: escapes and expansions, which a shell,
+# python-dotenv and compose each read their own way.
+_DOUBLE_QUOTE_SPECIAL = frozenset('"$`\\')
+
+
+def env_quoted(value: str) -> str | None:
+    """A `.env` value that a POSIX shell (`set -a; . ./.env`), python-dotenv (which
+    pydantic-settings uses) and compose all read as `value`: single quotes, which none of
+    them expands, or double quotes for a value that holds a single quote and nothing any of
+    them would expand or unescape. None when there is no such value: the answers that reach
+    `.env` are validated so that it never happens."""
+    if "'" not in value and "\\" not in value:
+        return f"'{value}'"
+    if _DOUBLE_QUOTE_SPECIAL.isdisjoint(value):
+        return f'"{value}"'
+    return None
+
+
+def _env_line(setting: Setting, template: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    value = template.format_map(values)
+    quoted_value = env_quoted(value)
+    return {
+        "name": setting.env,
+        "value": value,
+        "line": None if quoted_value is None else f"{setting.env}={quoted_value}",
+        "doc": setting.doc,
+        "per_project": setting.local is not None,
+    }
 
 
 def compose_environment(
@@ -164,9 +190,7 @@ def derive(
             if s.app
         ],
         "env_example": [_env_line(s, s.example, values) for s in settings],
-        "env_local": [
-            _env_line(s, s.example if s.local is None else s.local, values) for s in settings
-        ],
+        "env_local": [_env_line(s, s.local, values) for s in settings if s.local is not None],
         "routers": [r for m in chosen for r in m.routers],
         "models": [_import(path) for m in chosen for path in m.models],
         "lifespan_hooks": [h for m in chosen for h in m.lifespan],

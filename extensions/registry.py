@@ -23,13 +23,17 @@ class Setting:
     `annotation` and `default` are Python source for the field in `app/core/settings.py`;
     a `default` of None makes the field required. `default` may use the same `str.format`
     placeholders as `local` (e.g. `"{project_slug}"`). `app=False` marks a variable that only
-    the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env` and
-    `.env.example` but is not a field of the settings class.
+    the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env.example`
+    (and `.env`) but is not a field of the settings class.
 
-    `local` is the value written to the developer's git-ignored `.env`. It is a
+    `local` marks a setting as per project: its value is written to the developer's
+    git-ignored `.env`. Only secrets, the URLs and ports of what the service talks to, and
+    what a developer must choose are per project; every other setting has no `local`, is
+    left out of `.env` and takes its default from the code, so that a default changed in
+    code (by the team, or by a template update) takes effect everywhere. `local` is a
     `str.format` template over the render context (answers plus `secrets`), so generated
-    secrets reach `.env` and nowhere else. `example` is what `.env.example` shows and must
-    never hold a real secret.
+    secrets reach `.env` and nowhere else. `example` is what `.env.example` shows (commented
+    out for the settings that are not per project) and must never hold a real secret.
 
     `compose` says which containers of the app's image get the variable in compose:
     `"app"` every one (api, workers, beat and the migrate step), `"migrate"` the one-shot
@@ -186,6 +190,7 @@ CORE = Module(
             annotation='Literal["json", "console"]',
             default='"json"',
             example="console",
+            local="console",
             doc="json for machines (production), console for people (development).",
         ),
         Setting(
@@ -326,7 +331,6 @@ CORE = Module(
             annotation="list[str]",
             default="[]",
             example='["http://localhost:3000"]',
-            local="[]",
             doc="Origins allowed to call the API from a browser (JSON list).",
         ),
         Setting(
@@ -380,6 +384,7 @@ CORE = Module(
             annotation="int",
             app=False,
             example="{http_port}",
+            local="{http_port}",
             doc="Host port compose publishes the API on.",
         ),
     ),
@@ -516,6 +521,7 @@ REDIS = Module(
             annotation="str",
             default='"redis://localhost:6379/0"',
             example="redis://localhost:6379/0",
+            local="redis://localhost:6379/0",
             doc="Redis, shared by every module that uses it.",
         ),
         Setting(

@@ -113,6 +113,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+def env_values(text: str) -> dict[str, str]:
+    """The variables a generated `.env` (or `.env.example`) sets, unquoted: each value is in
+    single quotes, or in double quotes when it holds a single quote (and nothing else that
+    a shell would expand). tests/test_env.py checks that shells and compose read the same."""
+    pairs = (line.split("=", 1) for line in text.splitlines() if line and line[0] != "#")
+    return {name: value[1:-1] for name, value in pairs}
+
+
 def render(template: Path, destination: Path, **answers: Any) -> Path:
     copier.run_copy(
         str(template), destination, data=answers, defaults=True, unsafe=True, quiet=True

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Inbox, Project, render
+from tests.conftest import Inbox, Project, env_values, render
 from tests.ports import free_port
 from tests.postgres import Server
 from tests.redis_server import RedisProcess
@@ -142,11 +142,6 @@ def serve(project: Project, env: dict[str, str], port: int | None = None) -> Ite
         yield base
 
 
-def env_file(project: Project) -> dict[str, str]:
-    lines = project.read(".env").splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
-
-
 def sign_in(base: str, email: str, password: str) -> str:
     status, tokens = request(
         f"{base}/api/v1/auth/token", form={"username": email, "password": password}
@@ -202,7 +197,7 @@ def test_the_first_admin_from_env_can_sign_in(default_project: Project) -> None:
         check=False,
     )
     assert step.returncode == 0, step.stdout + step.stderr
-    local = env_file(default_project)
+    local = env_values(default_project.read(".env"))
 
     with serve(default_project, default_project.env(url)) as base:
         token = sign_in(base, local["FIRST_SUPERUSER_EMAIL"], local["FIRST_SUPERUSER_PASSWORD"])

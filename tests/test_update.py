@@ -18,7 +18,7 @@ import yaml
 from registry import CORE, MODULES
 
 from tests import pythons
-from tests.conftest import BIN, FOREIGN_PLUGINS, Inbox, Project
+from tests.conftest import BIN, FOREIGN_PLUGINS, Inbox, Project, env_values
 from tests.ports import free_port
 from tests.postgres import Server
 from tests.releases import REPO_ROOT, git, releases, template_repository
@@ -70,10 +70,6 @@ def tree(path: Path) -> dict[str, str]:
     """Every file a project's git tracks, by path: what the team would commit."""
     files = git("ls-files", "--cached", "--others", "--exclude-standard", cwd=path).split()
     return {name: (path / name).read_text(encoding="utf-8") for name in files}
-
-
-def project_env(path: Path) -> list[str]:
-    return (path / ".env").read_text(encoding="utf-8").splitlines()
 
 
 def without_commit(answers_file: str) -> dict[str, Any]:
@@ -240,7 +236,8 @@ def test_updating_an_unedited_project_equals_a_fresh_copy(
     kept = yaml.safe_load(updated[".copier-answers.yml"])
     assert {q for q in questions if not q.startswith("_")} <= set(kept)
     names = {secret.upper() for module in (CORE, *MODULES.values()) for secret in module.secrets}
-    env = dict(line.split("=", 1) for line in project_env(path) if line.split("=")[0] in names)
+    local = env_values((path / ".env").read_text(encoding="utf-8"))
+    env = {name: value for name, value in local.items() if name in names}
     assert env
     assert not [value for value in env.values() if value in updated[".copier-answers.yml"]]
 

@@ -17,6 +17,7 @@ from context import (
     combination_errors,
     derive,
     enabled_modules,
+    env_quoted,
     excluded_paths,
     generate_secrets,
     slugify,
@@ -297,3 +298,37 @@ def test_anything_else_is_refused_by_name(typed: object) -> None:
 
 def test_an_answer_not_typed_is_left_to_copier() -> None:
     assert yes_no_error("with_mail", {"with_auth": "flase"}) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("redis://localhost:6379/0", "'redis://localhost:6379/0'"),
+        ("my-service <no-reply@example.com>", "'my-service <no-reply@example.com>'"),
+        ('say "hi" $HOME', """'say "hi" $HOME'"""),
+        ("o'brien@example.com", '"o\'brien@example.com"'),
+        ("o'brien$x@example.com", None),
+        ("a\\b", None),
+    ],
+)
+def test_env_values_are_quoted_for_a_shell_dotenv_and_compose_alike(
+    value: str, quoted: str | None
+) -> None:
+    assert env_quoted(value) == quoted
+
+
+def test_env_holds_only_per_project_settings_and_every_required_one() -> None:
+    every = {**ANSWERS, **{m.question: True for m in MODULES.values() if m.question}}
+    derived = derive(every, MODULES, SECRETS)
+    settings = [s for m in [CORE, *MODULES.values()] for s in m.settings]
+
+    assert [v["name"] for v in derived["env_local"]] == [
+        s.env for s in settings if s.local is not None
+    ]
+    assert [v["name"] for v in derived["env_example"]] == [s.env for s in settings]
+    assert all(v["line"] for v in derived["env_local"] + derived["env_example"])
+    # A required field must be set somewhere: .env is where a developer gets it.
+    assert [s.env for s in settings if s.app and s.default is None and s.local is None] == []
+    # Settings with a default in code stay out of .env, so that a changed default applies.
+    assert "LOG_LEVEL" not in [v["name"] for v in derived["env_local"]]
+    assert "DB_POOL_SIZE" not in [v["name"] for v in derived["env_local"]]
