@@ -21,7 +21,7 @@ async def require_redis(url: str) -> None:
     """Stop the session, in one line, when the tests' Redis does not answer.
 
     The service carries on without Redis by design, so without this check the tests that
-    count cache hits or rate limits fail one by one on numbers that say nothing of why.
+    count what Redis holds fail one by one on numbers that say nothing of why.
     """
     client = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
     try:
