@@ -162,6 +162,7 @@ CORE = Module(
         "fastapi-offline>=1.7,<2",
     ),
     dev_dependencies=(
+        "coverage>=7.6",
         "httpx>=0.28,<1",
         "mypy>=1.17",
         "pre-commit>=4",

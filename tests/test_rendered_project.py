@@ -206,25 +206,66 @@ def test_generated_test_suite_passes(
     assert not re.search(r"failed|error", summary)
 
 
+NOTE_MODEL = """
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str]
+"""
+
+
 @pytest.mark.stage("alembic")
-def test_new_revisions_come_out_lint_clean(project: Project, tmp_path: Path) -> None:
-    # A copy, so that the extra revision does not reach the other tests of this project.
+def test_new_revisions_are_numbered_lint_clean_and_never_empty(
+    project: Project, tmp_path: Path
+) -> None:
+    # A copy, so that the extra model and revision do not reach the other tests.
     copy = Project(path=tmp_path / "service", pg=project.pg, interpreter=project.interpreter)
     shutil.copytree(project.path, copy.path, ignore=shutil.ignore_patterns(".*_cache"))
+    versions = copy.path / "app/db/migrations/versions"
+    shipped = sorted(p.name for p in versions.glob("*.py"))
+    (copy.path / "app/models/note.py").write_text(NOTE_MODEL, encoding="utf-8")
+    with (copy.path / "app/models/__init__.py").open("a", encoding="utf-8") as models:
+        models.write("from app.models.note import Note  # noqa: F401\n")
     url = copy.migrated_database()
+    revision = ["alembic", "revision", "--autogenerate", "--head", "heads"]
 
     try:
-        copy.run(
-            "alembic", "revision", "--autogenerate", "--head", "heads", "-m", "add nothing",
-            database_url=url,
-        )  # fmt: skip
+        copy.run(*revision, "-m", "add notes", database_url=url)
+        copy.run("alembic", "upgrade", "heads", database_url=url)
+        empty = subprocess.run(
+            [copy.interpreter, "-m", *revision, "-m", "add nothing"],
+            cwd=copy.path,
+            env=copy.env(url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         copy.drop_databases()
 
-    revisions = list((copy.path / "app/db/migrations/versions").glob("*_add_nothing.py"))
-    assert len(revisions) == 1
-    copy.run("ruff", "check", str(revisions[0]))
-    copy.run("ruff", "format", "--check", str(revisions[0]))
+    # Named like the shipped ones, in numbers of the project's own, above the template's.
+    assert all(re.fullmatch(r"0\d{3}_[a-z0-9_]+\.py", name) for name in shipped), shipped
+    new = sorted({p.name for p in versions.glob("*.py")} - set(shipped))
+    assert new == ["1001_add_notes.py"]
+    assert 'revision: str = "1001"' in (versions / new[0]).read_text(encoding="utf-8")
+    copy.run("ruff", "check", str(versions / new[0]))
+    copy.run("ruff", "format", "--check", str(versions / new[0]))
+    # An autogenerate that found nothing writes nothing, says so and fails.
+    assert empty.returncode == 1
+    assert (
+        empty.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "No changes between the models and the migrations: no revision 'add nothing' written"
+        )
+    )
+    assert not list(versions.glob("*add_nothing*"))
 
 
 @pytest.mark.stage("ruff")

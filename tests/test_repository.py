@@ -77,7 +77,15 @@ def test_docs_describe_both_layouts() -> None:
 def test_generated_readme_documents_the_everyday_commands(default_project: Project) -> None:
     readme = default_project.read("README.md")
 
-    for command in ("make up", "make install", "make test", "make migrate", "copier update"):
+    for command in (
+        "make up",
+        "make install",
+        "make test",
+        "make cov",
+        "make clean",
+        "make migrate",
+        "copier update",
+    ):
         assert command in readme, command
 
 

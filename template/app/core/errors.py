@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from app.core.logging import current_request_id
+from app.db.problems import UNDEFINED_TABLE
 from app.schema.errors import Error, ErrorDetail, ErrorResponse
 
 log = structlog.get_logger(__name__)
@@ -112,7 +113,11 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     if state.startswith(("22", "23")):
         log.warning("rejected_by_database", sqlstate=state)
         return error_response(422, "validation_error", "The database rejected the data.")
-    log.error("database_unavailable", sqlstate=state, error=type(exc.orig).__name__)
+    if state == UNDEFINED_TABLE:
+        # Not an outage but a database nobody migrated: the log says what to run.
+        log.error("database_not_migrated", sqlstate=state, hint="run `make migrate`")
+    else:
+        log.error("database_unavailable", sqlstate=state, error=type(exc.orig).__name__)
     return _unavailable("The database is unavailable.")
 
 
