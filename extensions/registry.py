@@ -541,6 +541,13 @@ REDIS = Module(
             example="{project_slug}",
             doc="Prefix of every key, so that services can share one Redis.",
         ),
+        Setting(
+            name="redis_timeout_seconds",
+            annotation="float",
+            default="0.25",
+            example="0.25",
+            doc="Seconds a Redis command may take before it counts as Redis being down.",
+        ),
     ),
     lifespan=(Hook(module="app.redis", function="redis_client"),),
     compose_services={

@@ -16,8 +16,6 @@ from app.core.settings import Settings
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
-# Redis answers in well under a millisecond; waiting longer than this only slows requests.
-TIMEOUT_SECONDS = 0.25
 # After a failure Redis is left alone this long, so an outage costs one timeout, not one
 # per request.
 COOLDOWN_SECONDS = 5.0
@@ -60,7 +58,9 @@ async def redis_client(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     """The lifespan's part: one connection pool for the process. Nothing connects yet, so
     the service starts (degraded) even when Redis is down."""
     client = Redis.from_url(
-        settings.redis_url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
     )
     app.state.redis = RedisGuard(client, settings.redis_key_prefix)
     app.state.readiness_checks["redis"] = ReadinessCheck(client.ping, critical=False)
