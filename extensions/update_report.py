@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     changelog = CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.is_file() else ""
     steps = manual_steps(changelog, args.old, args.new)
 
-    print(f"\nAfter the update from the template version {args.old} to {args.new}:")
+    if args.old == args.new:
+        print(f"\nAfter the update at the template version {args.new}:")
+    else:
+        print(f"\nAfter the update from the template version {args.old} to {args.new}:")
     if conflicts:
         print("- Conflicts to resolve (lines between <<<<<<< and >>>>>>> markers):")
         print("".join(f"    {name}\n" for name in conflicts), end="")

@@ -70,7 +70,7 @@ def update(path: Path, *args: str, status: int = 0) -> subprocess.CompletedProce
 def report(output: str) -> dict[str, list[str]]:
     """The lists the update report printed, by the start of their heading."""
     sections: dict[str, list[str]] = {}
-    text = output[output.index("After the update from the template version") :]
+    text = output[output.index("After the update ") :]
     for line in text.splitlines()[1:]:
         if line.startswith("- "):
             heading = sections.setdefault(re.split(r" \(|:", line[2:])[0], [])
