@@ -163,6 +163,10 @@ CORE = Module(
     ),
     dev_dependencies=(
         "coverage>=7.6",
+        # `copier update` at the versions the template renders with: its `render` group
+        # pins the same (tests/test_repository.py checks they agree).
+        "copier==9.19.1",
+        "copier-template-extensions==0.3.4",
         "httpx>=0.28,<1",
         "mypy>=1.17",
         "pre-commit>=4",

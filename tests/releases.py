@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import Version
+from release_tags import restore_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECORD = REPO_ROOT / "releases.toml"
-# What Copier reads of the template: the current version is these, as they are on disk.
-TEMPLATE_PARTS = ("copier.yml", "extensions", "template")
+# What Copier reads of the template (and the update report, the tags script): the current
+# version is these, as they are on disk.
+TEMPLATE_PARTS = ("copier.yml", "extensions", "template", "CHANGELOG.md", "releases.toml")
 GIT_IDENTITY = ("-c", "user.name=Template Tests", "-c", "user.email=tests@example.com")
 
 
@@ -57,16 +59,11 @@ def git(*args: str, cwd: Path) -> str:
 def template_repository(destination: Path) -> Path:
     """A clone of this repository with a tag per release and the working tree on top."""
     git("clone", "--quiet", str(REPO_ROOT), str(destination), cwd=REPO_ROOT)
-    for release in releases():
-        try:
-            git("cat-file", "-e", f"{release.commit}^{{commit}}", cwd=destination)
-        except RuntimeError:
-            msg = (
-                f"release {release.tag} was made from {release.commit}, which this clone "
-                "does not have: clone the repository with its history (not --depth)."
-            )
-            raise RuntimeError(msg) from None
-        git("tag", "--force", release.tag, release.commit, cwd=destination)
+    # As a user restores them (the README's render command runs the same script).
+    try:
+        restore_tags(destination)
+    except ValueError as error:
+        raise RuntimeError(str(error)) from None
     for part in TEMPLATE_PARTS:
         target, source = destination / part, REPO_ROOT / part
         if target.is_dir():

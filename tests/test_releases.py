@@ -94,6 +94,10 @@ def test_what_an_update_cannot_carry_since_the_last_release_has_a_migration() ->
         or (old[q].get("type"), new[q].get("type")) not in CARRIED_TYPES
         or not set(old[q].get("choices", [])) <= set(new[q].get("choices", []))
     ]
-    migrations = [m for m in new.get("_migrations", []) if Version(m["version"]) > last.version]
+    migrations = [
+        m
+        for m in new.get("_migrations", [])
+        if "version" in m and Version(m["version"]) > last.version
+    ]
 
     assert migrations or not needs, f"since {last.tag}, these need a migration: {needs}"

@@ -99,3 +99,17 @@ def test_template_code_is_lint_clean() -> None:
             check=False,
         )
         assert result.returncode == 0, result.stdout
+
+
+def test_generated_projects_get_the_copier_the_template_renders_with(
+    default_project: Project,
+) -> None:
+    """`.venv/bin/copier update` in a project runs what rendered it, pinned in one place."""
+    template = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    render = template["dependency-groups"]["render"]
+    project = tomllib.loads(default_project.read("pyproject.toml"))
+
+    assert {r.split("==")[0] for r in render} == {"copier", "copier-template-extensions"}
+    assert all(r.count("==") == 1 for r in render)
+    assert set(render) <= set(project["dependency-groups"]["dev"])
+    assert unmet(sys.executable, render) == []

@@ -7,6 +7,7 @@ the template that has a tag per release (tests/releases.py), as a team would.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
@@ -32,11 +33,11 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return template_repository(tmp_path_factory.mktemp("template") / "repository")
 
 
-def copier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def copier(*args: str, cwd: Path, status: int = 0) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(BIN / "copier"), *args], cwd=cwd, capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0, f"copier {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    assert result.returncode == status, f"copier {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result
 
 
@@ -62,8 +63,40 @@ def commit(path: Path, message: str) -> None:
     git("commit", "--quiet", "--allow-empty", "-m", message, cwd=path)
 
 
-def update(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return copier("update", "--trust", "--defaults", "--quiet", *args, cwd=path)
+def update(path: Path, *args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
+    return copier("update", "--trust", "--defaults", "--quiet", *args, cwd=path, status=status)
+
+
+def report(output: str) -> dict[str, list[str]]:
+    """The lists the update report printed, by the start of their heading."""
+    sections: dict[str, list[str]] = {}
+    text = output[output.index("After the update ") :]
+    for line in text.splitlines()[1:]:
+        if line.startswith("- "):
+            heading = sections.setdefault(re.split(r" \(|:", line[2:])[0], [])
+        elif line.startswith("  "):
+            heading.append(line.strip())
+    return sections
+
+
+def documented(project: Path, pattern: str) -> str:
+    """The command line of the project's docs/updating.md that matches `pattern`."""
+    guide = (project / "docs/updating.md").read_text(encoding="utf-8")
+    (line,) = re.findall(rf"^{pattern}$", guide, re.MULTILINE)
+    return line
+
+
+def run_documented(project: Path, line: str, status: int = 0) -> subprocess.CompletedProcess[str]:
+    """A command of docs/updating.md, with the Copier of this environment for `.venv/bin`'s."""
+    result = subprocess.run(
+        ["sh", "-c", line.replace(".venv/bin/", f"{BIN}/")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == status, f"{line}:\n{result.stdout}{result.stderr}"
+    return result
 
 
 def tree(path: Path) -> dict[str, str]:
@@ -247,19 +280,34 @@ def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     tmp_path: Path,
     service: Callable[[Path], Project],
 ) -> None:
+    """With the documented command, on a project rendered from the template's latest commit,
+    which is past the newest release (so an update to that release would be a downgrade)."""
     answers = {"http_port": free_port()}
     path = generate(template_repo, tmp_path / "service", "HEAD", answers)
     project = service(path)
     before = tree(path)
+    version = yaml.safe_load(before[".copier-answers.yml"])["_commit"]
+    assert version.startswith(f"{releases()[-1].tag}-")
+    # The usual update says why it cannot go on, as the guide quotes it, and changes nothing.
+    usual = run_documented(
+        path, documented(path, r"\.venv/bin/copier update --trust --defaults"), 1
+    )
+    downgrade = r"You are downgrading from \S+ to \S+\. Downgrades are not supported\."
+    assert re.search(downgrade, usual.stderr), usual.stderr
+    assert re.search(rf"^{downgrade}$", project.read("docs/updating.md"), re.MULTILINE)
+    assert tree(path) == before
+    switch_on = documented(path, r"\.venv/bin/copier update .*--data with_celery=true")
 
-    update(path, "--vcs-ref=HEAD", "--data=with_celery=true")
+    run_documented(path, switch_on)
     commit(path, "Celery on")
 
-    assert yaml.safe_load(project.read(".copier-answers.yml"))["with_celery"] is True
+    answers_file = yaml.safe_load(project.read(".copier-answers.yml"))
+    assert answers_file["with_celery"] is True
+    assert answers_file["_commit"] == version
     assert (path / "app/worker/celery_app.py").exists()
     passes_its_checks(project)
 
-    update(path, "--vcs-ref=HEAD", "--data=with_celery=false")
+    run_documented(path, switch_on.replace("with_celery=true", "with_celery=false"))
     commit(path, "Celery off")
 
     after = tree(path)
@@ -268,7 +316,13 @@ def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     passes_its_checks(project)
 
 
-def test_a_conflicting_edit_gets_conflict_markers(template_repo: Path, tmp_path: Path) -> None:
+def env_names(text: str) -> set[str]:
+    return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+
+
+def test_a_conflicting_edit_gets_conflict_markers_and_fails_the_update_with_a_report(
+    template_repo: Path, tmp_path: Path
+) -> None:
     answers = {**EVERYTHING, "http_port": free_port()}
     first = releases()[0].tag
     old = tree(generate(template_repo, tmp_path / "old", first, answers))
@@ -288,8 +342,12 @@ def test_a_conflicting_edit_gets_conflict_markers(template_repo: Path, tmp_path:
     lines[line] = ours + "\n"
     edited.write_text("".join(lines), encoding="utf-8")
     commit(path, "Our change to a line the template changes too")
+    committed_env = (path / ".env.example").read_text(encoding="utf-8")
+    # The same project, for an update that leaves the change in a .rej file instead.
+    rejecting = tmp_path / "rejecting"
+    git("clone", "--quiet", str(path), str(rejecting), cwd=tmp_path)
 
-    update(path, "--vcs-ref=HEAD", "--conflict=inline")
+    result = update(path, "--vcs-ref=HEAD", "--conflict=inline", status=1)
 
     text = edited.read_text(encoding="utf-8")
     conflict = re.search(r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} ", text, re.MULTILINE | re.DOTALL)
@@ -297,3 +355,153 @@ def test_a_conflicting_edit_gets_conflict_markers(template_repo: Path, tmp_path:
     before, after = conflict.groups()
     assert ours in before
     assert new_line in after
+    # The update is applied all the same; the report says what is left, and fails it.
+    assert yaml.safe_load((path / ".copier-answers.yml").read_text())["_commit"] != first
+    assert "returned non-zero exit status 1" in result.stderr.splitlines()[-1]
+    listed = report(result.stdout)
+    # The guide's indented example markers are not conflicts.
+    assert listed["Conflicts to resolve"] == [name]
+    added = env_names(new[".env.example"]) - env_names(committed_env)
+    assert added
+    assert set(" ".join(listed["New variables in .env.example"]).split()) == added
+    steps = listed["Manual steps from the template's CHANGELOG"]
+    headings = [s.removeprefix("## ") for s in steps if s.startswith("## ")]
+    later = [r for r in releases() if r.version > releases()[0].version]
+    assert headings == ["Unreleased"] + [f"{r.tag} ({r.date})" for r in reversed(later)]
+    assert any(s.startswith("Manual steps") for s in steps)
+
+    result = update(rejecting, "--vcs-ref=HEAD", "--conflict=rej", status=1)
+
+    assert (rejecting / f"{name}.rej").exists()
+    listed = report(result.stdout)
+    assert listed["Changes Copier could not place"] == [f"{name}.rej"]
+    assert "Conflicts to resolve" not in listed
+
+
+def test_an_update_without_conflicts_reports_what_is_left_and_succeeds(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    path = generate(template_repo, tmp_path / "service", "HEAD", {"http_port": free_port()})
+
+    result = update(path, "--vcs-ref=:current:", "--data=with_mail=true")
+
+    listed = report(result.stdout)
+    assert "Conflicts to resolve" not in listed
+    assert "SMTP_HOST" in " ".join(listed["New variables in .env.example"]).split()
+    # Nothing newer than the version the project is at.
+    assert "Manual steps from the template's CHANGELOG" not in listed
+
+
+# The README's render command starts by building the environment this one already is.
+README_SETUP = (
+    "python3 -m venv .venv",
+    '.venv/bin/pip install -q --upgrade "pip>=25.1"',
+    ".venv/bin/pip install -q --group render",
+)
+
+
+def readme_render_command() -> str:
+    """The README's render command, after the environment it builds: with this one's tools."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.findall(r"```sh\n(.*?)\n```", readme, re.DOTALL)[0]
+    steps = command.split(" && ")
+    assert tuple(steps[: len(README_SETUP)]) == README_SETUP
+    return " && ".join(steps[len(README_SETUP) :]).replace(".venv/bin/", f"{BIN}/")
+
+
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # The shell sets $PWD from the directory it starts in, as in a terminal.
+    env = {k: v for k, v in os.environ.items() if k != "PWD"}
+    result = subprocess.run(
+        ["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"{command}:\n{result.stdout}{result.stderr}"
+    return result
+
+
+def tags(repository: Path) -> dict[str, str]:
+    listed = git("tag", "--list", "--format=%(refname:short) %(objectname)", cwd=repository)
+    return dict(line.split() for line in listed.splitlines())
+
+
+def test_the_newcomers_path_render_a_release_later_update_then_turn_a_module_on(
+    tmp_path: Path, service: Callable[[Path], Project]
+) -> None:
+    """The README's render in a clone without tags, then the generated guide to the letter."""
+    template = template_repository(tmp_path / "template")
+    recorded = {r.tag: r.commit for r in releases()}
+    git("tag", "--delete", *recorded, cwd=template)
+
+    shell(readme_render_command(), cwd=template)
+
+    assert tags(template) == recorded
+    path = tmp_path / "my-service"
+    answers = yaml.safe_load((path / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_src_path"] == str(template)
+    assert answers["_commit"].startswith(f"{releases()[-1].tag}-")
+    git("init", "--quiet", "--initial-branch=main", cwd=path)
+    commit(path, "Start from the template")
+    project = service(path)
+
+    # A release later: a change, its CHANGELOG section, a tag. This clone lost its tags
+    # again; the guide's steps before an update restore them.
+    last = releases()[-1].version
+    release = f"{last.major}.{last.minor + 1}.0"
+    readme = template / "template/README.md.jinja"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nReleased later.\n")
+    changelog = template / "CHANGELOG.md"
+    step = "Manual steps: read the release notes of the later release."
+    changelog.write_text(
+        changelog.read_text(encoding="utf-8").replace(
+            "## Unreleased\n", f"## Unreleased\n\n## {release} (2026-12-01)\n\n{step}\n", 1
+        )
+    )
+    commit(template, "A release later")
+    git("tag", release, cwd=template)
+    git("tag", "--delete", *recorded, cwd=template)
+    guide = project.read("docs/updating.md")
+    before = re.search(r"^TEMPLATE=.*\n.*\n(python3 .*release_tags\.py.*)$", guide, re.MULTILINE)
+    assert before, guide
+    shell(f"{before.group(0).splitlines()[0]} && {before.group(1)}", cwd=path)
+    assert tags(template) == {**recorded, release: git("rev-parse", release, cwd=template).strip()}
+
+    result = run_documented(path, documented(path, r"\.venv/bin/copier update --trust --defaults"))
+
+    assert yaml.safe_load(project.read(".copier-answers.yml"))["_commit"] == release
+    assert project.read("README.md").endswith("\nReleased later.\n")
+    steps = report(result.stdout)["Manual steps from the template's CHANGELOG"]
+    assert steps == [f"## {release} (2026-12-01)", step]
+    commit(path, "Update from the template")
+
+    switch_on = documented(path, r"\.venv/bin/copier update .*--data with_celery=true")
+    result = run_documented(path, switch_on)
+
+    answers = yaml.safe_load(project.read(".copier-answers.yml"))
+    assert (answers["_commit"], answers["with_celery"]) == (release, True)
+    assert (path / "app/worker/celery_app.py").exists()
+    assert "CELERY_BROKER_URL" in " ".join(report(result.stdout)["New variables in .env.example"])
+    commit(path, "Celery on")
+    passes_its_checks(project)
+
+
+def test_release_tags_restores_missing_tags_and_refuses_a_wrong_one(tmp_path: Path) -> None:
+    template = template_repository(tmp_path / "template")
+    recorded = {r.tag: r.commit for r in releases()}
+    git("tag", "--delete", *recorded, cwd=template)
+    script = ["python3", "extensions/release_tags.py"]
+
+    first = subprocess.run(script, cwd=template, capture_output=True, text=True, check=False)
+    again = subprocess.run(script, cwd=template, capture_output=True, text=True, check=False)
+
+    assert (first.returncode, again.returncode) == (0, 0)
+    assert tags(template) == recorded
+    assert first.stdout == f"Tagged the releases {', '.join(recorded)}.\n"
+    assert again.stdout == "Every release in releases.toml has its tag.\n"
+
+    tag = releases()[0].tag
+    git("tag", "--force", tag, "HEAD", cwd=template)
+    wrong = subprocess.run(script, cwd=template, capture_output=True, text=True, check=False)
+
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith(f"error: tag {tag} is on ")
+    assert len(wrong.stderr.splitlines()) == 1
