@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         for heading, text in steps:
             print(f"  ## {heading}")
             print("".join(f"    {line}\n" for line in text.splitlines()), end="")
+        if args.old.is_postrelease:
+            print(
+                f"  (The project was at a commit after {args.old.base_version}: it may have "
+                "some of these already.)"
+            )
     if not (conflicts or rejects or variables or steps):
         print("- Nothing to do by hand.")
     if conflicts or rejects:

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import update_report
 from packaging.version import Version
 from update_report import conflicted, main, manual_steps, project_files
 
@@ -81,3 +82,16 @@ def test_it_fails_while_a_rej_file_remains_and_names_new_variables(
     assert "    NEW_SETTING OTHER\n" in out
     (tmp_path / "settings.py.rej").unlink()
     assert main(["--from=0.2.0", "--to=0.2.0"]) == 0
+
+
+def test_a_project_rendered_after_a_release_is_told_it_may_have_some_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "CHANGELOG.md").write_text(CHANGELOG)
+    monkeypatch.setattr(update_report, "CHANGELOG", tmp_path / "CHANGELOG.md")
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "--quiet"], check=True)
+
+    main(["--from=0.2.0.post24+g1891a63", "--to=0.3.0"])
+
+    assert "at a commit after 0.2.0: it may have some of these already" in capsys.readouterr().out
