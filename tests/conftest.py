@@ -50,7 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--full-matrix",
         action="store_true",
-        help="render and check every combination of the module questions (tests/matrix.py) "
+        help="render and check every row of the matrix (tests/matrix.py: any three module "
+        "questions in every way) "
         "instead of the named variants",
     )
     group.addoption(

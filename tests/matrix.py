@@ -1,35 +1,47 @@
-"""The option space of copier.yml: the matrix of combinations the template is tested over.
+"""The option space of copier.yml: the rows of combinations the template is tested over.
 
 It is derived from copier.yml and the module registry alone, so that a new question or a
 new module joins the matrix without a change to the tests:
 
-- a boolean question that switches a registry module on is a *toggle*, and every
-  combination of the toggles is a row;
+- a boolean question that switches a registry module on is a *toggle*. The rows form a
+  covering array of strength 3: every combination of values of any three toggles that
+  valid answers can hold is in at least one row. All toggles off, all on and copier.yml's
+  defaults are rows too. The row count grows with the logarithm of the number of
+  modules, not with 2^n (tests/unit/test_matrix.py checks it for 5, 10 and 15);
 - a question with `choices` (the Python version, say) is a *neutral* option: it changes
   no code path, so it is not multiplied out. Each row gets a value of it instead, chosen
   so that every pair of values of any two options appears together in some row;
-- a combination the registry declares impossible (`requires`, `conflicts`) is *refused*:
-  rendering it must fail with the registry's message, and it gets no row.
+- answers the registry declares impossible (`requires`, `conflicts`) are *refused*:
+  rendering them must fail with the registry's message. Each value or pair of values of
+  the toggles that no valid answers can hold is refused once, with every other toggle off.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
+import random
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import yaml
-from context import combination_errors
+from context import combination_errors, enabled_modules
 from registry import Module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+STRENGTH = 3
+# Candidates tried for each new row; the seed keeps the rows, and so their names, the same
+# in every run.
+CANDIDATES = 30
+SEED = 17
 
-Pair = tuple[tuple[str, Any], tuple[str, Any]]
+Value = tuple[str, Any]  # (question, answer)
+Pair = tuple[Value, Value]
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,22 @@ class Matrix:
     neutral: dict[str, tuple[Any, ...]]  # question -> its choices
     rows: tuple[Combination, ...]
     refused: tuple[Combination, ...]
+    strength: int
+    wanted: frozenset[tuple[Value, ...]]  # the toggle tuples of `strength` valid answers hold
+    wanted_pairs: frozenset[Pair]  # every pair of option values valid answers can hold
 
     def row(self, name: str) -> Combination:
         return next(r for r in self.rows if r.name == name)
 
+    def uncovered(self) -> set[tuple[Value, ...]]:
+        """Toggle tuples that valid answers can hold but that no row holds."""
+        order = {q: i for i, q in enumerate(self.toggles)}
+        held = {t for row in self.rows for t in _tuples(row.answers, order, self.strength)}
+        return set(self.wanted) - held
+
     def uncovered_pairs(self) -> set[Pair]:
         """Pairs of option values that valid answers can hold but that no row holds."""
-        return _wanted_pairs(self.rows, self.neutral) - _covered_pairs(self.rows)
+        return set(self.wanted_pairs) - {p for row in self.rows for p in _pairs(row.answers)}
 
 
 def load(root: Path = REPO_ROOT) -> Matrix:
@@ -69,7 +90,20 @@ def load(root: Path = REPO_ROOT) -> Matrix:
     return build(questions, registry.MODULES)
 
 
-def build(questions: Mapping[str, Any], modules: Mapping[str, Module]) -> Matrix:
+def synthetic(toggles: int) -> tuple[dict[str, Any], dict[str, Module]]:
+    """Questions and a registry of `toggles` unconstrained modules, beside copier.yml's
+    neutral options: what the matrix would be with that many modules."""
+    names = [f"m{i}" for i in range(toggles)]
+    modules = {n: Module(name=n, question=f"with_{n}", summary="") for n in names}
+    questions: dict[str, Any] = {f"with_{n}": {"type": "bool", "default": False} for n in names}
+    real = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    questions |= {q: s for q, s in real.items() if isinstance(s, dict) and "choices" in s}
+    return questions, modules
+
+
+def build(
+    questions: Mapping[str, Any], modules: Mapping[str, Module], strength: int = STRENGTH
+) -> Matrix:
     by_question = {m.question: m.name for m in modules.values() if m.question}
     toggles = {
         name: by_question[name]
@@ -81,67 +115,216 @@ def build(questions: Mapping[str, Any], modules: Mapping[str, Module]) -> Matrix
         for name, spec in questions.items()
         if isinstance(spec, dict) and "choices" in spec
     }
-    valid, refused = [], []
-    for values in itertools.product((False, True), repeat=len(toggles)):
-        answers = dict(zip(toggles, values, strict=True))
-        on = tuple(m.name for m in modules.values() if m.question and answers.get(m.question))
-        errors = tuple(combination_errors(answers, modules))
-        if errors:
-            refused.append(Combination(answers, on, errors=errors))
-        else:
-            valid.append(Combination(answers, on))
-    rows = _cover_pairs(valid, neutral)
-    return Matrix(toggles, neutral, tuple(rows), tuple(refused))
+    space = _Space(tuple(toggles), modules)
+    strength = min(strength, len(toggles))
+    defaults = {q: bool(spec.get("default")) for q, spec in questions.items() if q in toggles}
+    seeds = [dict.fromkeys(toggles, False), defaults, dict.fromkeys(toggles, True)]
+    covering = _cover_tuples(space, strength, [s for s in seeds if space.valid(s)])
+    wanted_pairs = _wanted_pairs(space, neutral)
+    rows = _cover_pairs(covering, neutral, wanted_pairs)
+    return Matrix(
+        toggles,
+        neutral,
+        tuple(_combination(answers, modules, values) for answers, values in rows),
+        tuple(space.refused()),
+        strength,
+        frozenset(space.tuples(strength)),
+        frozenset(wanted_pairs),
+    )
+
+
+class _Space:
+    """The toggles and the registry's constraints on them."""
+
+    def __init__(self, toggles: Sequence[str], modules: Mapping[str, Module]) -> None:
+        self.toggles = toggles
+        self.modules = modules
+        self.complete = cache(self._complete)
+
+    def errors(self, answers: Mapping[str, bool]) -> list[str]:
+        return combination_errors(answers, self.modules)
+
+    def valid(self, answers: Mapping[str, bool]) -> bool:
+        return not self.errors(answers)
+
+    def _complete(self, fixed: frozenset[Value]) -> tuple[Value, ...] | None:
+        """Valid answers holding `fixed`, or None if there are none: the other toggles off,
+        but for those switched on because a module that is on needs them. `requires`
+        and `conflicts` are the registry's only constraints, so a conflict left is final."""
+        answers = dict.fromkeys(self.toggles, False) | dict(fixed)
+        for _ in range(len(self.toggles) + 1):
+            if not self.errors(answers):
+                return tuple(answers.items())
+            enabled = enabled_modules(answers, self.modules)
+            on = {m.name for m in enabled}
+            missing = {n for m in enabled for n in m.requires if n not in on}
+            helpers = [
+                q
+                for q in self.toggles
+                if not answers[q]
+                and q not in dict(fixed)
+                and {self.modules[self._module(q)].name, *self.modules[self._module(q)].implies}
+                & missing
+            ]
+            if not helpers:
+                return None
+            answers[helpers[0]] = True
+        return None
+
+    def _module(self, question: str) -> str:
+        return next(m.name for m in self.modules.values() if m.question == question)
+
+    def feasible(self, fixed: Mapping[str, bool]) -> bool:
+        return self.complete(frozenset(fixed.items())) is not None
+
+    def tuples(self, size: int) -> set[tuple[Value, ...]]:
+        """Every `size` toggle values (in toggle order) that valid answers can hold."""
+        return {
+            values
+            for questions in itertools.combinations(self.toggles, size)
+            for answers in itertools.product((False, True), repeat=size)
+            if self.feasible(dict(values := tuple(zip(questions, answers, strict=True))))
+        }
+
+    def refused(self) -> Iterable[Combination]:
+        """One combination per value or pair of values that no valid answers hold."""
+        impossible: list[dict[str, bool]] = []
+        for size in (1, 2):
+            for questions in itertools.combinations(self.toggles, size):
+                for answers in itertools.product((False, True), repeat=size):
+                    fixed = dict(zip(questions, answers, strict=True))
+                    smaller = any(f.items() <= fixed.items() for f in impossible)
+                    if not smaller and not self.feasible(fixed):
+                        impossible.append(fixed)
+        for fixed in impossible:
+            answers = dict.fromkeys(self.toggles, False) | fixed
+            yield _combination(answers, self.modules, (), tuple(self.errors(answers)))
+
+
+def _cover_tuples(
+    space: _Space, strength: int, seeds: list[dict[str, bool]]
+) -> list[dict[str, bool]]:
+    """Rows that hold every feasible tuple of `strength` toggle values: the seeds, then rows
+    built greedily (AETG): each candidate starts from a tuple not yet held and gives the
+    other toggles, in a shuffled order, the value that completes the most such tuples;
+    the candidate that brings the most is kept."""
+    order = {q: i for i, q in enumerate(space.toggles)}
+    missing = space.tuples(strength)
+    rows: list[dict[str, bool]] = []
+    rng = random.Random(SEED)
+
+    def held(answers: Mapping[str, bool]) -> set[tuple[Value, ...]]:
+        return _tuples(answers, order, strength) & missing
+
+    def candidate(start: tuple[Value, ...]) -> dict[str, bool]:
+        answers = dict(start)
+        rest = [q for q in space.toggles if q not in answers]
+        rng.shuffle(rest)
+        for question in rest:
+            options = [v for v in (False, True) if space.feasible(answers | {question: v})]
+            answers[question] = max(
+                options,
+                key=lambda v: (_gain(answers, question, v, order, strength, missing), rng.random()),
+            )
+        return dict(sorted(answers.items(), key=lambda kv: order[kv[0]]))
+
+    for seed in seeds:
+        if seed not in rows:
+            rows.append(seed)
+            missing -= held(seed)
+    while missing:
+        ordered = sorted(missing)
+        starts = [ordered[0], *rng.sample(ordered, min(CANDIDATES - 1, len(ordered)))]
+        best = max((candidate(s) for s in starts), key=lambda a: len(held(a)))
+        rows.append(best)
+        missing -= held(best)
+    return rows
+
+
+def _gain(
+    answers: Mapping[str, bool],
+    question: str,
+    value: bool,
+    order: Mapping[str, int],
+    strength: int,
+    missing: set[tuple[Value, ...]],
+) -> int:
+    """How many missing tuples `question=value` completes with the toggles already set."""
+    count = 0
+    for others in itertools.combinations(answers.items(), strength - 1):
+        values = tuple(sorted(((question, value), *others), key=lambda kv: order[kv[0]]))
+        count += values in missing
+    return count
+
+
+def _tuples(
+    answers: Mapping[str, Any], order: Mapping[str, int], size: int
+) -> set[tuple[Value, ...]]:
+    toggles = sorted(((q, answers[q]) for q in order), key=lambda kv: order[kv[0]])
+    return set(itertools.combinations(toggles, size))
 
 
 def _cover_pairs(
-    valid: list[Combination], neutral: Mapping[str, tuple[Any, ...]]
-) -> list[Combination]:
-    """Give each valid combination neutral values, greedily covering new pairs first and
-    spreading the values evenly after that; add rows while a pair is still never seen."""
+    covering: list[dict[str, bool]],
+    neutral: Mapping[str, tuple[Any, ...]],
+    wanted: set[Pair],
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Give each row neutral values, greedily covering new pairs first and spreading the
+    values evenly after that; add rows while a pair is still never seen."""
     choices = _neutral_choices(neutral)
-    wanted = _wanted_pairs(valid, neutral)
     covered: set[Pair] = set()
-    rows: list[Combination] = []
+    rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
-    def gain(combination: Combination, values: dict[str, Any]) -> tuple[int, int]:
-        uses = sum(row.answers[k] == v for row in rows for k, v in values.items())
-        return len(_pairs({**combination.answers, **values}) - covered), -uses
+    def gain(toggles: dict[str, bool], values: dict[str, Any]) -> tuple[int, int]:
+        uses = sum(row[k] == v for row, _ in rows for k, v in values.items())
+        return len((_pairs({**toggles, **values}) & wanted) - covered), -uses
 
-    def add(combination: Combination, values: dict[str, Any]) -> None:
-        answers = {**combination.answers, **values}
+    def add(toggles: dict[str, bool], values: dict[str, Any]) -> None:
+        answers = {**toggles, **values}
         covered.update(_pairs(answers))
-        rows.append(Combination(answers, combination.modules, tuple(values.values())))
+        rows.append((answers, values))
 
-    for combination in valid:
-        add(combination, max(choices, key=lambda values: gain(combination, values)))
+    for toggles in covering:
+        add(toggles, max(choices, key=lambda values: gain(toggles, values)))
     while wanted - covered:
-        add(*max(itertools.product(valid, choices), key=lambda cv: gain(*cv)))
+        add(*max(itertools.product(covering, choices), key=lambda tv: gain(*tv)))
     return rows
+
+
+def _wanted_pairs(space: _Space, neutral: Mapping[str, tuple[Any, ...]]) -> set[Pair]:
+    """Every pair of option values that valid answers can hold: a neutral value goes with
+    any valid toggles."""
+    values = [(q, v) for q, v in itertools.chain(*space.tuples(1))]
+    values += [(q, v) for q, choices in neutral.items() for v in choices]
+    return {
+        pair
+        for pair in itertools.combinations(sorted(values, key=_key), 2)
+        if pair[0][0] != pair[1][0]
+        and (pair[0][0] in neutral or pair[1][0] in neutral or space.feasible(dict(pair)))
+    }
+
+
+def _combination(
+    answers: Mapping[str, Any],
+    modules: Mapping[str, Module],
+    neutral: Mapping[str, Any] | tuple[Any, ...],
+    errors: tuple[str, ...] = (),
+) -> Combination:
+    on = tuple(m.name for m in modules.values() if m.question and answers.get(m.question))
+    values = tuple(neutral.values()) if isinstance(neutral, Mapping) else neutral
+    return Combination(dict(answers), on, values, errors)
 
 
 def _neutral_choices(neutral: Mapping[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [dict(zip(neutral, v, strict=True)) for v in itertools.product(*neutral.values())]
 
 
-def _wanted_pairs(
-    combinations: Iterable[Combination], neutral: Mapping[str, tuple[Any, ...]]
-) -> set[Pair]:
-    """Every pair of values that some valid combination can hold together."""
-    return {
-        pair
-        for combination in combinations
-        for values in _neutral_choices(neutral)
-        for pair in _pairs({**combination.answers, **values})
-    }
-
-
-def _covered_pairs(rows: Iterable[Combination]) -> set[Pair]:
-    return {pair for row in rows for pair in _pairs(row.answers)}
+def _key(value: Value) -> tuple[str, str]:
+    return value[0], repr(value[1])
 
 
 def _pairs(answers: Mapping[str, Any]) -> set[Pair]:
-    return set(itertools.combinations(sorted(answers.items(), key=lambda kv: kv[0]), 2))
+    return set(itertools.combinations(sorted(answers.items(), key=_key), 2))
 
 
 def _choices(spec: list[Any] | dict[str, Any]) -> list[Any]:
