@@ -118,6 +118,12 @@ class Module:
     schedulers): they extend the compose file's `x-app`. `prestart` are modules that the
     migrate step runs (`python -m ...`) after the migrations, before the API starts:
     one-shot set-up that needs what the long-running containers must not hold.
+
+    `touches` declares every file the module changes without owning it: template path
+    (relative to `template/`) to what the module adds there, in one sentence. Such a file
+    holds blocks that test `"<name>" in modules`; tests/unit/test_footprint.py fails when a
+    template mentions a module in a file that is neither among its `files` nor in its
+    `touches`, or when a `touches` entry names a file that does not mention it.
     """
 
     name: str
@@ -144,6 +150,7 @@ class Module:
     task_modules: tuple[str, ...] = ()
     task_queue: str | None = None
     files: tuple[str, ...] = ()
+    touches: dict[str, str] = field(default_factory=dict)
 
 
 CORE = Module(
@@ -514,6 +521,32 @@ AUTH = Module(
         "tests/test_rate_limit_signup.py",
         "tests/test_mail_welcome.py",
     ),
+    touches={
+        "app/models/item.py.jinja": (
+            "The `ForeignKey` import and the nullable `owner_id` column of an item."
+        ),
+        "app/schema/item.py.jinja": "`owner_id` in `ItemRead`.",
+        "app/api/v1/items.py.jinja": (
+            "The signed-in user on the writes: 401/403 in the router's responses, the creator"
+            " recorded as the owner, and `ensure_can_change_item` on update and delete."
+        ),
+        "app/rate_limit/keys.py.jinja": (
+            "A `caller_key` that counts a signed-in caller by user id (through"
+            " `OptionalUser`) instead of by client address."
+        ),
+        "tests/conftest.py.jinja": (
+            "A `settings` fixture without a first admin, and the `member`,"
+            " `anonymous_client` and signed-in `client` fixtures."
+        ),
+        "tests/test_database_faults.py.jinja": (
+            "A bearer token on the requests, and `GET /api/v1/users/me` among the paths"
+            " that must answer 503 when the database is down."
+        ),
+        "README.md.jinja": (
+            'The "Accounts and permissions" section, the first admin in the configuration,'
+            " the auth part of rate limiting and mail, and its lines in the layout tree."
+        ),
+    },
 )
 
 REDIS = Module(
@@ -571,6 +604,17 @@ REDIS = Module(
     compose_env={"REDIS_URL": "redis://redis:6379/0"},
     api_depends_on=("redis",),
     files=("app/redis.py", "tests/redis_helpers.py", "tests/test_redis_*.py"),
+    touches={
+        "tests/conftest.py.jinja": (
+            "A key prefix per test session (deleted at its end) and per test, and"
+            " `redis_url` and `redis_key_prefix` in the `settings` fixture."
+        ),
+        ".github/workflows/ci.yml.jinja": "A Redis service container and `TEST_REDIS_URL`.",
+        "README.md.jinja": (
+            "Redis among the services to run locally, in `.env` and in the readiness check,"
+            " and its line in the layout tree."
+        ),
+    },
 )
 
 CACHE = Module(
@@ -602,6 +646,13 @@ CACHE = Module(
         "app/db/migrations/versions/0003_create_cache_versions.py",
         "tests/test_cache_*.py",
     ),
+    touches={
+        "app/api/v1/items.py.jinja": (
+            "`@cached` on `list_items`, and the tags each of the three writes invalidates"
+            " through a `CacheInvalidationDep` parameter."
+        ),
+        "README.md.jinja": 'The "Cache" section and its lines in the layout tree.',
+    },
 )
 
 RATE_LIMIT = Module(
@@ -620,6 +671,16 @@ RATE_LIMIT = Module(
     ),
     lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
+    touches={
+        "app/api/v1/items.py.jinja": (
+            'A `RateLimit(times=120, seconds=60, name="items")` dependency on the router,'
+            " and 429 in its responses."
+        ),
+        "app/api/v1/auth.py.jinja": (
+            "`RateLimit` on `POST /token` (login) and `POST /signup`, with 429 in their responses."
+        ),
+        "README.md.jinja": 'The "Rate limiting" section and its lines in the layout tree.',
+    },
 )
 
 _APP_READY = {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
@@ -728,6 +789,21 @@ CELERY = Module(
         # Mail's tasks exist only when both modules are on.
         "app/mail/tasks.py",
     ),
+    touches={
+        "app/mail/service.py.jinja": (
+            "Mail sent by queueing the `send_mail` task instead of by SMTP in the API process."
+        ),
+        "tests/test_mail_welcome.py.jinja": (
+            "The `worker` fixture on every test, so that a real worker sends the mails."
+        ),
+        "tests/conftest.py.jinja": (
+            '`pytest_plugins = ["tests.worker_probe"]`, which brings the session fixture `worker`.'
+        ),
+        "README.md.jinja": (
+            'The "Background tasks" section, Celery\'s part of the "Mail" section, and'
+            " its lines in the layout tree."
+        ),
+    },
 )
 
 MAIL = Module(
@@ -805,6 +881,23 @@ MAIL = Module(
     task_modules=("app.mail.tasks",),
     task_queue="mail",
     files=("app/mail", "tests/test_mail*.py", "tests/smtp_helpers.py"),
+    touches={
+        "app/api/v1/auth.py.jinja": (
+            "A confirmation link mailed on sign-up, and `POST /confirm-email`, which"
+            " confirms the address and sends the welcome mail."
+        ),
+        "app/api/v1/users.py.jinja": (
+            "An `update_me` that mails a confirmation link to a new e-mail address."
+        ),
+        "tests/conftest.py.jinja": (
+            "A session fixture `smtp` that runs a real SMTP server on a free port, and"
+            " `smtp_host` and `smtp_port` in the `settings` fixture pointing at it."
+        ),
+        "README.md.jinja": (
+            'The "Mail" section, the mail part of the auth endpoints and of background'
+            " tasks, and its lines in the layout tree."
+        ),
+    },
 )
 
 # Optional modules, keyed by name, in the order their lifespan hooks run. Each is switched
