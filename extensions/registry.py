@@ -118,6 +118,12 @@ class Module:
     schedulers): they extend the compose file's `x-app`. `prestart` are modules that the
     migrate step runs (`python -m ...`) after the migrations, before the API starts:
     one-shot set-up that needs what the long-running containers must not hold.
+
+    `package` is the module's side package of the app (`app.auth`): it sits beside the
+    layers (`app.api` -> `app.services` -> `app.db` / `app.models` / `app.schema` ->
+    `app.core`) and never imports `app.api` or `app.main`, which the generated project's
+    import-linter contracts check. A module's FastAPI dependencies are api code, so they
+    live in `app/api/` (`app/api/auth.py`), in its `files`.
     """
 
     name: str
@@ -143,6 +149,7 @@ class Module:
     # queue of their own that they are routed to (None: the default queue).
     task_modules: tuple[str, ...] = ()
     task_queue: str | None = None
+    package: str | None = None
     files: tuple[str, ...] = ()
 
 
@@ -170,6 +177,8 @@ CORE = Module(
         "httpx>=0.28,<1",
         "mypy>=1.17",
         "pre-commit>=4",
+        # `lint-imports`: the layers of app/ and the side packages' contracts (pyproject).
+        "import-linter>=2.1,<3",
         "pytest>=8.4",
         "pytest-asyncio>=1.1",
         "ruff>=0.12",
@@ -493,8 +502,10 @@ AUTH = Module(
     models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
     # Its password is for the migrate step alone, not for the API that serves sign-ins.
     prestart=("app.auth.bootstrap",),
+    package="app.auth",
     files=(
         "app/auth",
+        "app/api/auth.py",
         "app/api/v1/auth.py",
         "app/api/v1/users.py",
         "app/db/repositories/users.py",
@@ -570,6 +581,7 @@ REDIS = Module(
     },
     compose_env={"REDIS_URL": "redis://redis:6379/0"},
     api_depends_on=("redis",),
+    package="app.redis",
     files=("app/redis.py", "tests/redis_helpers.py", "tests/test_redis_*.py"),
 )
 
@@ -596,6 +608,7 @@ CACHE = Module(
     ),
     models=("app.models.cache_version:CacheVersion",),
     lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
+    package="app.cache",
     files=(
         "app/cache",
         "app/models/cache_version.py",
@@ -619,6 +632,7 @@ RATE_LIMIT = Module(
         ),
     ),
     lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
+    package="app.rate_limit",
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
 )
 
@@ -721,6 +735,7 @@ CELERY = Module(
     # In compose the broker is the redis service; .env's localhost is the host's view.
     compose_env={"CELERY_BROKER_URL": "redis://redis:6379/1"},
     task_modules=("app.worker.tasks",),
+    package="app.worker",
     files=(
         "app/worker",
         "tests/worker_probe.py",
@@ -804,7 +819,8 @@ MAIL = Module(
     api_depends_on=("mailpit",),
     task_modules=("app.mail.tasks",),
     task_queue="mail",
-    files=("app/mail", "tests/test_mail*.py", "tests/smtp_helpers.py"),
+    package="app.mail",
+    files=("app/mail", "app/api/mail.py", "tests/test_mail*.py", "tests/smtp_helpers.py"),
 )
 
 # Optional modules, keyed by name, in the order their lifespan hooks run. Each is switched
