@@ -611,6 +611,7 @@ CACHE = Module(
     package="app.cache",
     files=(
         "app/cache",
+        "app/api/cache.py",
         "app/models/cache_version.py",
         "app/db/migrations/versions/0003_create_cache_versions.py",
         "tests/test_cache_*.py",
