@@ -200,6 +200,7 @@ def derive(
         "compose_app_services": {k: v for m in chosen for k, v in m.compose_app_services.items()},
         "make_targets": [t for m in chosen for t in m.make_targets],
         "task_modules": [name for m in chosen for name in m.task_modules],
+        "side_packages": [m.package for m in chosen if m.package],
         "task_routes": {
             f"{name}.*": m.task_queue for m in chosen if m.task_queue for name in m.task_modules
         },

@@ -119,6 +119,12 @@ class Module:
     migrate step runs (`python -m ...`) after the migrations, before the API starts:
     one-shot set-up that needs what the long-running containers must not hold.
 
+    `package` is the module's side package of the app (`app.auth`): it sits beside the
+    layers (`app.api` -> `app.services` -> `app.db` / `app.models` / `app.schema` ->
+    `app.core`) and never imports `app.api` or `app.main`, which the generated project's
+    import-linter contracts check. A module's FastAPI dependencies are api code, so they
+    live in `app/api/` (`app/api/auth.py`), in its `files`.
+
     `touches` declares every file the module changes without owning it: template path
     (relative to `template/`) to what the module adds there, in one sentence. Such a file
     holds blocks that test `"<name>" in modules`; tests/unit/test_footprint.py fails when a
@@ -149,6 +155,7 @@ class Module:
     # queue of their own that they are routed to (None: the default queue).
     task_modules: tuple[str, ...] = ()
     task_queue: str | None = None
+    package: str | None = None
     files: tuple[str, ...] = ()
     touches: dict[str, str] = field(default_factory=dict)
 
@@ -177,6 +184,8 @@ CORE = Module(
         "httpx>=0.28,<1",
         "mypy>=1.17",
         "pre-commit>=4",
+        # `lint-imports`: the layers of app/ and the side packages' contracts (pyproject).
+        "import-linter>=2.1,<3",
         "pytest>=8.4",
         "pytest-asyncio>=1.1",
         "ruff>=0.12",
@@ -500,8 +509,10 @@ AUTH = Module(
     models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
     # Its password is for the migrate step alone, not for the API that serves sign-ins.
     prestart=("app.auth.bootstrap",),
+    package="app.auth",
     files=(
         "app/auth",
+        "app/api/auth.py",
         "app/api/v1/auth.py",
         "app/api/v1/users.py",
         "app/db/repositories/users.py",
@@ -603,6 +614,7 @@ REDIS = Module(
     },
     compose_env={"REDIS_URL": "redis://redis:6379/0"},
     api_depends_on=("redis",),
+    package="app.redis",
     files=("app/redis.py", "tests/redis_helpers.py", "tests/test_redis_*.py"),
     touches={
         "tests/conftest.py.jinja": (
@@ -640,8 +652,10 @@ CACHE = Module(
     ),
     models=("app.models.cache_version:CacheVersion",),
     lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
+    package="app.cache",
     files=(
         "app/cache",
+        "app/api/cache.py",
         "app/models/cache_version.py",
         "app/db/migrations/versions/0003_create_cache_versions.py",
         "tests/test_cache_*.py",
@@ -670,6 +684,7 @@ RATE_LIMIT = Module(
         ),
     ),
     lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
+    package="app.rate_limit",
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
     touches={
         "app/api/v1/items.py.jinja": (
@@ -782,6 +797,7 @@ CELERY = Module(
     # In compose the broker is the redis service; .env's localhost is the host's view.
     compose_env={"CELERY_BROKER_URL": "redis://redis:6379/1"},
     task_modules=("app.worker.tasks",),
+    package="app.worker",
     files=(
         "app/worker",
         "tests/worker_probe.py",
@@ -880,7 +896,8 @@ MAIL = Module(
     api_depends_on=("mailpit",),
     task_modules=("app.mail.tasks",),
     task_queue="mail",
-    files=("app/mail", "tests/test_mail*.py", "tests/smtp_helpers.py"),
+    package="app.mail",
+    files=("app/mail", "app/api/mail.py", "tests/test_mail*.py", "tests/smtp_helpers.py"),
     touches={
         "app/api/v1/auth.py.jinja": (
             "A confirmation link mailed on sign-up, and `POST /confirm-email`, which"

@@ -29,7 +29,7 @@ MARKER = re.compile(rb"^(<{7}|>{7}) ", re.MULTILINE)
 VARIABLE = re.compile(r"^#? ?([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 # Directories that hold no file of the project's own (and may be large).
 SKIPPED = {".git", ".venv", "venv", "node_modules", "__pycache__"}
-SKIPPED_PREFIXES = (".mypy_cache", ".ruff_cache", ".pytest_cache")
+SKIPPED_PREFIXES = (".mypy_cache", ".ruff_cache", ".import_linter_cache", ".pytest_cache")
 
 
 def project_files(root: Path) -> list[Path]:

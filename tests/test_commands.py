@@ -161,6 +161,7 @@ def test_make_clean_deletes_caches_and_build_output_only(
         ".pytest_cache/v/x",
         ".mypy_cache/x",
         ".ruff_cache/x",
+        ".import_linter_cache/x",
         "app/__pycache__/main.cpython-312.pyc",
         "tests/__pycache__/conftest.cpython-312.pyc",
         ".coverage",

@@ -13,6 +13,7 @@ from pathlib import Path
 import compose
 import pytest
 import yaml
+from registry import MODULES
 from sqlalchemy.engine import make_url
 
 from tests.conftest import BIN, FOREIGN_PLUGINS, Project
@@ -22,6 +23,11 @@ LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
 # The mail module's own templates are Jinja on purpose: the service renders them.
 RUNTIME_TEMPLATES = "app/mail/templates/"
 COMPOSE = Path(compose.__file__).parent / "docker-compose"
+# The contracts of the generated pyproject.toml, and the side packages the modules own.
+LAYERS_CONTRACT = "Layers: api -> services -> db, models, schema -> core"
+SIDE_CONTRACT = "Side packages never import the API or the app"
+CORE_CONTRACT = "Core imports nothing else of the app"
+SIDE_PACKAGES = [m.package for m in MODULES.values() if m.package]
 ALEMBIC_ROUND_TRIP = """
 import sys
 from alembic.config import main
@@ -62,6 +68,61 @@ def test_no_blank_line_debris(project: Project) -> None:
 def test_ruff_check_and_format(project: Project) -> None:
     project.run("ruff", "check", ".")
     project.run("ruff", "format", "--check", ".")
+
+
+def lint_imports(path: Path, project: Project) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` in `path` (a project, or a copy of one), as `make lint` runs it; no
+    cache, so the project is left as rendered."""
+    return subprocess.run(
+        [Path(project.interpreter).parent / "lint-imports", "--no-cache", "--no-logo"],
+        cwd=path,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.stage("layers")
+def test_imports_keep_to_the_layers(project: Project) -> None:
+    config = tomllib.loads(project.read("pyproject.toml"))["tool"]["importlinter"]
+    # A package (app/auth) or a module (app/redis.py) that the render holds.
+    paths = {p: project.path / p.replace(".", "/") for p in SIDE_PACKAGES}
+    side = [p for p, path in paths.items() if path.is_dir() or path.with_suffix(".py").exists()]
+    forbidden = {c["name"]: c for c in config["contracts"] if c["type"] == "forbidden"}
+
+    result = lint_imports(project.path, project)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+    # The side packages' contract names those rendered, and only those.
+    sides = forbidden.get(SIDE_CONTRACT, {"source_modules": []})["source_modules"]
+    assert sorted(sides) == sorted(side)
+    assert set(side) <= set(forbidden[CORE_CONTRACT]["forbidden_modules"])
+
+
+@pytest.mark.parametrize(
+    ("module", "contract"),
+    [
+        ("app/cache/keys.py", SIDE_CONTRACT),
+        ("app/services/items.py", LAYERS_CONTRACT),
+        ("app/core/logging.py", CORE_CONTRACT),
+    ],
+)
+def test_an_import_against_the_layers_fails_lint_imports(
+    default_project: Project, tmp_path: Path, module: str, contract: str
+) -> None:
+    copy = tmp_path / "service"
+    shutil.copytree(default_project.path, copy, ignore=shutil.ignore_patterns(".*_cache"))
+    with (copy / module).open("a", encoding="utf-8") as source:
+        source.write("\nfrom app.api import deps  # noqa: E402, F401\n")
+
+    result = lint_imports(copy, default_project)
+
+    assert result.returncode != 0, result.stdout
+    assert f"{contract} BROKEN" in result.stdout
+    assert f"{module[:-3].replace('/', '.')} -> app.api.deps" in result.stdout
 
 
 @pytest.mark.stage("mypy")

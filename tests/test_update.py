@@ -100,9 +100,12 @@ def run_documented(project: Path, line: str, status: int = 0) -> subprocess.Comp
 
 
 def tree(path: Path) -> dict[str, str]:
-    """Every file a project's git tracks, by path: what the team would commit."""
+    """Every file a project's git tracks, by path: what the team would commit (a file an
+    update deleted, still in the index, is not)."""
     files = git("ls-files", "--cached", "--others", "--exclude-standard", cwd=path).split()
-    return {name: (path / name).read_text(encoding="utf-8") for name in files}
+    return {
+        name: (path / name).read_text(encoding="utf-8") for name in files if (path / name).exists()
+    }
 
 
 def without_commit(answers_file: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.api.health import ReadinessCheck
+from app.core.readiness import ReadinessCheck
 from app.core.settings import Settings
 
 T = TypeVar("T")

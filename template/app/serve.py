@@ -53,7 +53,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             return
         self.head_bytes += len(data)
         if self.head_bytes > self.head_limit:
-            from app.core.errors import error_response
+            from app.api.errors import error_response
 
             message = f"The request headers are larger than {self.head_limit} bytes."
             body = error_response(431, "headers_too_large", message).body

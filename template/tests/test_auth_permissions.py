@@ -3,7 +3,8 @@
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from app.auth.permissions import AllowAll, IsAdmin, IsAuthenticated, Permission, require
+from app.api.auth import require
+from app.auth.permissions import AllowAll, IsAdmin, IsAuthenticated, Permission
 from app.core.settings import Settings
 from app.db.database import Database
 from app.models.user import User

@@ -332,3 +332,25 @@ def test_env_holds_only_per_project_settings_and_every_required_one() -> None:
     # Settings with a default in code stay out of .env, so that a changed default applies.
     assert "LOG_LEVEL" not in [v["name"] for v in derived["env_local"]]
     assert "DB_POOL_SIZE" not in [v["name"] for v in derived["env_local"]]
+
+
+def test_side_packages_are_those_of_the_modules_that_are_on() -> None:
+    everything = {"with_auth": True, "with_cache": True, "with_rate_limit": True}
+    everything |= {"with_celery": True, "with_mail": True}
+    on = derive({**ANSWERS, **everything}, MODULES, SECRETS)
+    bare = derive({**ANSWERS, **dict.fromkeys(everything, False)}, MODULES, SECRETS)
+
+    assert on["side_packages"] == [
+        "app.auth",
+        "app.redis",
+        "app.cache",
+        "app.rate_limit",
+        "app.worker",
+        "app.mail",
+    ]
+    assert bare["side_packages"] == []
+    # A side package is the module's own: its files are left out when it is off.
+    for module in MODULES.values():
+        assert module.package, module.name
+        path = module.package.replace(".", "/")
+        assert path in module.files or f"{path}.py" in module.files, module.name

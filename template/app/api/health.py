@@ -1,28 +1,19 @@
 """Liveness (the process answers) and readiness (its dependencies answer)."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
+from app.core.readiness import ReadinessCheck
+
 CHECK_TIMEOUT_SECONDS = 2.0
 Status = Literal["ok", "degraded", "unavailable"]
 
 router = APIRouter(prefix="/health", tags=["health"])
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ReadinessCheck:
-    """A dependency to probe. Only a critical one failing makes the service unready; a
-    non-critical one (a cache, say) only marks it degraded, since it can do without."""
-
-    probe: Callable[[], Awaitable[object]]
-    critical: bool = True
 
 
 class Health(BaseModel):

@@ -1,4 +1,5 @@
-"""Permission dependencies: `dependencies=[require(IsAdmin)]` on a router or a route.
+"""Permissions: who may do what. A route requires them through the dependency
+`require` (`app.api.auth`): `dependencies=[require(IsAdmin)]` on a router or a route.
 
 Write your own by subclassing `Permission` and implementing `allows`:
 
@@ -10,12 +11,7 @@ Write your own by subclassing `Permission` and implementing `allows`:
 """
 
 from abc import ABC, abstractmethod
-from typing import Any
 
-from fastapi import Depends
-
-from app.auth.dependencies import OptionalUser
-from app.auth.errors import AuthenticationError, PermissionDeniedError
 from app.models.user import User
 
 
@@ -47,18 +43,3 @@ class IsAdmin(Permission):
 
     def allows(self, user: User | None) -> bool:
         return user is not None and user.is_admin
-
-
-def require(*permissions: type[Permission]) -> Any:
-    """A dependency that passes when every permission allows the caller."""
-    checks = [permission() for permission in permissions]
-
-    async def check(user: OptionalUser) -> None:
-        for permission in checks:
-            if permission.allows(user):
-                continue
-            if user is None and permission.needs_login:
-                raise AuthenticationError("You need to log in.")
-            raise PermissionDeniedError(permission.message)
-
-    return Depends(check)

@@ -2,11 +2,9 @@
 
 from pydantic import BaseModel
 
+from app.core.errors import ErrorDetail
 
-class ErrorDetail(BaseModel):
-    loc: list[str | int]
-    message: str
-    type: str
+__all__ = ["Error", "ErrorDetail", "ErrorResponse"]
 
 
 class Error(BaseModel):

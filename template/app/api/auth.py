@@ -1,12 +1,14 @@
-"""Who is calling (the user behind the bearer token, if any), and the account services."""
+"""The auth module's dependencies: who is calling (the user behind the bearer token, if
+any), the permissions a route requires of them, and the account services."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from app.api.deps import SettingsDep
-from app.auth.errors import AuthenticationError
+from app.auth.errors import AuthenticationError, PermissionDeniedError
+from app.auth.permissions import Permission
 from app.auth.tokens import AccessClaims, read_access_token
 from app.db.repositories.refresh_tokens import RefreshTokenRepository
 from app.db.repositories.users import UserRepository
@@ -67,3 +69,19 @@ async def get_token_service(session: SessionDep, settings: SettingsDep) -> Token
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 TokenServiceDep = Annotated[TokenService, Depends(get_token_service)]
+
+
+def require(*permissions: type[Permission]) -> Any:
+    """A dependency that passes when every permission allows the caller:
+    `dependencies=[require(IsAdmin)]` on a router or a route."""
+    checks = [permission() for permission in permissions]
+
+    async def check(user: OptionalUser) -> None:
+        for permission in checks:
+            if permission.allows(user):
+                continue
+            if user is None and permission.needs_login:
+                raise AuthenticationError("You need to log in.")
+            raise PermissionDeniedError(permission.message)
+
+    return Depends(check)

@@ -1,5 +1,5 @@
-"""`CacheDep` is the app's cache; `CacheInvalidationDep` invalidates in the request's
-transaction.
+"""The cache module's dependencies: `CacheDep` is the app's cache; `CacheInvalidationDep`
+invalidates in the request's transaction.
 
 `invalidate.add(...)` bumps the tags' versions in the request's own transaction, right
 before it commits (app/cache/versions.py): a write that commits has invalidated, one that

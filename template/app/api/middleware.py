@@ -8,7 +8,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import error_response
+from app.api.errors import error_response
 from app.core.logging import bind_request_id
 
 REQUEST_ID_HEADER = b"x-request-id"
