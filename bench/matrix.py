@@ -36,6 +36,7 @@ STAGES = {
     "files": "no Jinja left, no blank-line debris, no trace of the modules that are off",
     "ruff": "ruff check, ruff format --check, pre-commit config",
     "mypy": "mypy --strict",
+    "layers": "lint-imports: the app's imports point one way, side packages never import api",
     "docker": "hadolint on both Dockerfiles, docker compose config with and without .env",
     "alembic": "upgrade, check, downgrade on an empty database; a new revision lint-clean",
     "suite": "the project's own test suite against PostgreSQL and Redis",
