@@ -29,7 +29,7 @@ if _imported is not None and Path(_imported.__file__ or "").resolve().parent != 
     del sys.modules["registry"]
 sys.path.insert(0, str(_HERE))
 
-from registry import CORE, MODULES, Module, Setting  # noqa: E402
+from registry import CORE, MODULES, Module, RouteAdditions, Setting  # noqa: E402
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FALLBACK_SLUG = "service"
@@ -107,6 +107,70 @@ def excluded_paths(answers: Mapping[str, Any], modules: Mapping[str, Module]) ->
 def _import(path: str) -> dict[str, str]:
     module, _, name = path.partition(":")
     return {"module": module, "name": name}
+
+
+def import_lines(paths: Iterable[str]) -> list[str]:
+    """`module:NAME` paths as the import statements ruff would write: one per module, the
+    modules and names sorted (constants, then classes, then functions, as isort orders)."""
+    names: dict[str, set[str]] = {}
+    for path in paths:
+        module, _, name = path.partition(":")
+        names.setdefault(module, set()).add(name)
+    return [
+        f"from {module} import {', '.join(sorted(names[module], key=_isort_key))}"
+        for module in sorted(names)
+    ]
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name
+
+
+def merged_dicts(names: list[str]) -> str:
+    """Python source for the union of the dicts `names`: the one name alone, or `{**a, **b}`."""
+    return names[0] if len(names) == 1 else "{" + ", ".join(f"**{n}" for n in names) + "}"
+
+
+def route_additions(chosen: Iterable[Module]) -> dict[str, dict[str, Any]]:
+    """Per router module, what the chosen modules add to each of its routes: the imports
+    it needs, and the names of the responses and the dependencies."""
+    chosen = list(chosen)
+    routers = {r.module for m in chosen for r in m.routers}
+    wiring: dict[str, dict[str, Any]] = {}
+    for router in sorted(routers):
+        parts = [m.routes.get(router, RouteAdditions()) for m in chosen]
+        responses = [p for part in parts for p in part.responses]
+        dependencies = [p for part in parts for p in part.dependencies]
+        imports = [p for part in parts for p in part.imports]
+        wiring[router] = {
+            "imports": import_lines([*responses, *dependencies, *imports]),
+            "responses": [p.partition(":")[2] for p in responses],
+            "dependencies": [p.partition(":")[2] for p in dependencies],
+        }
+    return wiring
+
+
+def item_writes(chosen: Iterable[Module]) -> dict[str, Any]:
+    """What the chosen modules give the item service of the writes: the imports of their
+    dependencies and, per keyword argument, the dependency's alias."""
+    parts = {name: path for m in chosen for name, path in m.item_writes.items()}
+    return {
+        "imports": import_lines(parts.values()),
+        "arguments": {name: path.partition(":")[2] for name, path in parts.items()},
+    }
+
+
+def test_plugins(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[str]:
+    """The pytest plugins of the chosen modules, but for those a module that is off owns."""
+    on = {m.name for m in enabled_modules(answers, modules)}
+    off_files = {p for m in modules.values() if m.name not in on for p in m.files}
+    return [
+        plugin
+        for m in enabled_modules(answers, modules)
+        for plugin in m.test_plugins
+        if plugin.replace(".", "/") + ".py" not in off_files
+    ]
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -192,6 +256,9 @@ def derive(
         "env_example": [_env_line(s, s.example, values) for s in settings],
         "env_local": [_env_line(s, s.local, values) for s in settings if s.local is not None],
         "routers": [r for m in chosen for r in m.routers],
+        "route_additions": route_additions(chosen),
+        "item_writes": item_writes(chosen),
+        "test_plugins": test_plugins(answers, modules),
         "models": [_import(path) for m in chosen for path in m.models],
         "lifespan_hooks": [h for m in chosen for h in m.lifespan],
         "compose_app_env": compose_environment(chosen, "app", values),
@@ -233,6 +300,7 @@ class Filters(Extension):
         environment.filters["pystr"] = python_string
         environment.filters["quoted"] = quoted
         environment.filters["display_width"] = display_width
+        environment.filters["merged_dicts"] = merged_dicts
         environment.tests["matching"] = _matching
 
 

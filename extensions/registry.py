@@ -71,6 +71,22 @@ class Router:
 
 
 @dataclass(frozen=True)
+class RouteAdditions:
+    """What a module adds to every route of one of the app's routers, rendered where that
+    router is made (its `APIRouter(...)`), so that the routes themselves read the same
+    whichever modules are on.
+
+    `responses` are `module:NAME` paths of dicts of documented responses, merged into the
+    router's `responses=`; `dependencies` are `module:NAME` paths of `Depends(...)` values
+    that run before every route of the router; `imports` are `module:NAME` paths of further
+    names the router module uses when the module is on (a decorator, say)."""
+
+    responses: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Hook:
     """A module's part of the app's lifespan: an async context manager `(app, settings)`.
 
@@ -125,6 +141,16 @@ class Module:
     import-linter contracts check. A module's FastAPI dependencies are api code, so they
     live in `app/api/` (`app/api/auth.py`), in its `files`.
 
+    `routes` maps a router's module (`app.api.v1.items`) to what the module adds to every
+    one of its routes. `item_writes` are what the module gives the item service the writes
+    use: its keyword argument to `ItemService`, and the `module:Alias` of the `Annotated`
+    dependency in app/api that provides it (the acting user's rights, the cache
+    invalidation). `test_plugins` are the module's pytest plugins (`tests.plugins.auth`),
+    which conftest.py lists in `pytest_plugins`, after the core's: a plugin's fixture
+    overrides the one of the same name before it, and may take it as an argument to add to
+    it (`settings`, `app_settings`). A plugin among the `files` of a module that is off is
+    not listed.
+
     `touches` declares every file the module changes without owning it: template path
     (relative to `template/`) to what the module adds there, in one sentence. Such a file
     holds blocks that test `"<name>" in modules`; tests/unit/test_footprint.py fails when a
@@ -155,6 +181,9 @@ class Module:
     # queue of their own that they are routed to (None: the default queue).
     task_modules: tuple[str, ...] = ()
     task_queue: str | None = None
+    routes: dict[str, RouteAdditions] = field(default_factory=dict)
+    item_writes: dict[str, str] = field(default_factory=dict)
+    test_plugins: tuple[str, ...] = ()
     package: str | None = None
     files: tuple[str, ...] = ()
     touches: dict[str, str] = field(default_factory=dict)
@@ -426,6 +455,7 @@ CORE = Module(
         Router(module="app.api.v1.items", prefix="/api/v1"),
     ),
     models=("app.models.item:Item",),
+    test_plugins=("tests.plugins.app",),
 )
 
 AUTH = Module(
@@ -507,6 +537,10 @@ AUTH = Module(
         Router(module="app.api.v1.users", prefix="/api/v1"),
     ),
     models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
+    # Every item route may answer 401 and 403: the writes need a user who may make them.
+    routes={"app.api.v1.items": RouteAdditions(responses=("app.auth.errors:AUTH_ERROR_RESPONSES",))},
+    item_writes={"guard": "app.api.auth:ItemGuardDep"},
+    test_plugins=("tests.plugins.auth",),
     # Its password is for the migrate step alone, not for the API that serves sign-ins.
     prestart=("app.auth.bootstrap",),
     package="app.auth",
@@ -526,6 +560,7 @@ AUTH = Module(
         "app/db/migrations/versions/0002_create_users.py",
         "app/db/migrations/versions/0004_account_security.py",
         "tests/auth_helpers.py",
+        "tests/plugins/auth.py",
         "tests/test_auth_*.py",
         # Needs both modules: excluded when either is off.
         "tests/test_rate_limit_by_user.py",
@@ -614,8 +649,14 @@ REDIS = Module(
     },
     compose_env={"REDIS_URL": "redis://redis:6379/0"},
     api_depends_on=("redis",),
+    test_plugins=("tests.plugins.redis",),
     package="app.redis",
-    files=("app/redis.py", "tests/redis_helpers.py", "tests/test_redis_*.py"),
+    files=(
+        "app/redis.py",
+        "tests/redis_helpers.py",
+        "tests/plugins/redis.py",
+        "tests/test_redis_*.py",
+    ),
     touches={
         "tests/conftest.py.jinja": (
             "A key prefix per test session (deleted at its end) and per test, and"
@@ -652,6 +693,9 @@ CACHE = Module(
     ),
     models=("app.models.cache_version:CacheVersion",),
     lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
+    # `@cached` on the item list; each write invalidates what it changed.
+    routes={"app.api.v1.items": RouteAdditions(imports=("app.cache.decorator:cached",))},
+    item_writes={"invalidation": "app.api.cache:CacheInvalidationDep"},
     package="app.cache",
     files=(
         "app/cache",
@@ -684,6 +728,12 @@ RATE_LIMIT = Module(
         ),
     ),
     lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
+    routes={
+        "app.api.v1.items": RouteAdditions(
+            responses=("app.rate_limit.limiter:RATE_LIMIT_RESPONSES",),
+            dependencies=("app.rate_limit.budgets:ITEMS_RATE_LIMIT",),
+        )
+    },
     package="app.rate_limit",
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
     touches={
@@ -797,10 +847,13 @@ CELERY = Module(
     # In compose the broker is the redis service; .env's localhost is the host's view.
     compose_env={"CELERY_BROKER_URL": "redis://redis:6379/1"},
     task_modules=("app.worker.tasks",),
+    test_plugins=("tests.worker_probe", "tests.plugins.celery"),
     package="app.worker",
     files=(
         "app/worker",
         "tests/worker_probe.py",
+        "tests/plugins/celery.py",
+        "tests/plugins/mail_worker.py",
         "tests/test_worker*.py",
         # Mail's tasks exist only when both modules are on.
         "app/mail/tasks.py",
@@ -896,8 +949,17 @@ MAIL = Module(
     api_depends_on=("mailpit",),
     task_modules=("app.mail.tasks",),
     task_queue="mail",
+    # mail_worker (mail through a Celery worker) comes after mail, whose fixture it overrides.
+    test_plugins=("tests.plugins.mail", "tests.plugins.mail_worker"),
     package="app.mail",
-    files=("app/mail", "app/api/mail.py", "tests/test_mail*.py", "tests/smtp_helpers.py"),
+    files=(
+        "app/mail",
+        "app/api/mail.py",
+        "tests/test_mail*.py",
+        "tests/smtp_helpers.py",
+        "tests/plugins/mail.py",
+        "tests/plugins/mail_worker.py",
+    ),
     touches={
         "app/api/v1/auth.py.jinja": (
             "A confirmation link mailed on sign-up, and `POST /confirm-email`, which"

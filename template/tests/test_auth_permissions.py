@@ -9,7 +9,7 @@ from app.core.settings import Settings
 from app.db.database import Database
 from app.models.user import User
 from tests.auth_helpers import bearer, create_user
-from tests.conftest import app_client
+from tests.plugins.app import app_client
 
 
 class IsExampleStaff(Permission):

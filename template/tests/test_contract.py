@@ -13,7 +13,7 @@ from httpx import AsyncClient, Response
 from app.core.settings import Settings
 from app.db.database import Database
 from app.main import create_app
-from tests.conftest import app_client
+from tests.plugins.app import app_client
 
 ITEMS = "/api/v1/items"
 PAGES = ("/docs", "/redoc", "/docs/oauth2-redirect", "/openapi.json")

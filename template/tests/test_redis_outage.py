@@ -5,7 +5,7 @@ from httpx import AsyncClient
 from app.core.settings import Settings
 from app.db.database import Database
 from app.main import create_app
-from tests.conftest import app_client
+from tests.plugins.app import app_client
 from tests.redis_helpers import UNREACHABLE_REDIS
 
 

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from app.api.deps import SettingsDep
 from app.auth.errors import AuthenticationError, PermissionDeniedError
 from app.auth.permissions import Permission
+from app.auth.policies import ItemOwnership
 from app.auth.tokens import AccessClaims, read_access_token
 from app.db.repositories.refresh_tokens import RefreshTokenRepository
 from app.db.repositories.users import UserRepository
@@ -57,6 +58,14 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 # The caller's token, for the session it belongs to; read once per request.
 CurrentClaims = Annotated[AccessClaims, Depends(get_current_claims)]
+
+
+async def get_item_guard(user: CurrentUser) -> ItemOwnership:
+    """Only a signed-in user changes items, and only their own (an administrator, any)."""
+    return ItemOwnership(user)
+
+
+ItemGuardDep = Annotated[ItemOwnership, Depends(get_item_guard)]
 
 
 async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:

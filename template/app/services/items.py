@@ -1,6 +1,7 @@
 """Business rules for items. Changes are flushed, never committed: the request commits."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -34,9 +35,49 @@ class ItemReads:
         return ItemRead.model_validate(dict(row))
 
 
+class ItemGuard(Protocol):
+    """Who is acting on items: what a new item records of them, and whether they may
+    change an item (`check_change` raises when they may not)."""
+
+    def new_item_columns(self) -> Mapping[str, object]: ...
+
+    def check_change(self, item: Item) -> None: ...
+
+
+class Invalidation(Protocol):
+    """Marks cached data stale when the request's transaction commits (not if it fails)."""
+
+    def add(self, *, tags: Iterable[str]) -> None: ...
+
+
+class Anyone:
+    """No accounts: anyone may create, change and delete any item."""
+
+    def new_item_columns(self) -> Mapping[str, object]:
+        return {}
+
+    def check_change(self, item: Item) -> None:
+        return None
+
+
+class NoCache:
+    """Nothing is cached, so nothing goes stale."""
+
+    def add(self, *, tags: Iterable[str]) -> None:
+        return None
+
+
 class ItemService:
-    def __init__(self, repository: ItemRepository) -> None:
+    def __init__(
+        self,
+        repository: ItemRepository,
+        *,
+        guard: ItemGuard | None = None,
+        invalidation: Invalidation | None = None,
+    ) -> None:
         self.repository = repository
+        self.guard = guard or Anyone()
+        self.invalidation = invalidation or NoCache()
 
     async def get(self, item_id: int) -> Item:
         item = await self.repository.get(item_id)
@@ -47,15 +88,17 @@ class ItemService:
     async def page(self, params: ListParams) -> tuple[Sequence[Item], int]:
         return await self.repository.page(params)
 
-    async def create(self, data: ItemCreate, **columns: object) -> Item:
-        """`columns` are values the caller decides rather than the client."""
-        item = Item(**data.model_dump(), **columns)
+    async def create(self, data: ItemCreate) -> Item:
+        item = Item(**data.model_dump(), **self.guard.new_item_columns())
         try:
-            return await self.repository.add(item)
+            item = await self.repository.add(item)
         except IntegrityError as exc:
             raise self._conflict(exc, data.name) from exc
+        self.invalidation.add(tags=["items:list"])
+        return item
 
-    async def update(self, item: Item, data: ItemUpdate) -> Item:
+    async def update(self, item_id: int, data: ItemUpdate) -> Item:
+        item = await self._changeable(item_id)
         for field, value in data.model_dump(exclude_unset=True).items():
             setattr(item, field, value)
         try:
@@ -64,8 +107,16 @@ class ItemService:
             # After a failed flush the item cannot be read again; name it from the request.
             raise self._conflict(exc, data.name) from exc
 
-    async def delete(self, item: Item) -> None:
+    async def delete(self, item_id: int) -> None:
+        item = await self._changeable(item_id)
         item.soft_delete()
+
+    async def _changeable(self, item_id: int) -> Item:
+        """The item, once the guard allows the change; what it was is stale from now on."""
+        item = await self.get(item_id)
+        self.guard.check_change(item)
+        self.invalidation.add(tags=["items:list", f"item:{item_id}"])
+        return item
 
     @staticmethod
     def _conflict(exc: IntegrityError, name: str | None) -> Exception:

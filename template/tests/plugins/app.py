@@ -1,0 +1,119 @@
+"""The app's fixtures: a migrated test database and an app whose every test is rolled back.
+
+The schema is built by running the real Alembic migrations once per session. Each test
+then runs inside one outer transaction that is rolled back at its end; the app's own
+`get_session` commits and rolls back savepoints inside it, so commit and rollback paths
+are exercised for real and no test sees another's data.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.core.settings import Settings, get_settings
+from app.db.database import Database, session_factory
+from app.db.problems import explain
+from app.db.reads import Reader
+from app.main import create_app
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config(PROJECT_ROOT / "alembic.ini")
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@asynccontextmanager
+async def app_client(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the app, with its lifespan run as a server would."""
+    transport = ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=transport, base_url="http://test", headers=headers) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    settings = get_settings()
+    return settings.model_copy(
+        update={"environment": "test", "database_url": settings.tests_database_url}
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "heads"))
+    except (DBAPIError, OSError) as error:
+        # A database left out of the setup: say so once, instead of in every test.
+        if (reason := explain(error, settings.database_url, "TEST_DATABASE_URL")) is None:
+            raise
+        await engine.dispose()
+        pytest.exit(reason, returncode=pytest.ExitCode.INTERRUPTED)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    # Sessions join the test's transaction, which is rolled back: reads too, so they see
+    # the test's rows (no autocommit here) and still refuse to write. The reader runs on
+    # the same connection, for the same reason.
+    sessionmaker, read_sessionmaker = (
+        session_factory(connection, read_only=read_only) for read_only in (False, True)
+    )
+    for factory in (sessionmaker, read_sessionmaker):
+        factory.configure(join_transaction_mode="create_savepoint")
+    return Database(engine, sessionmaker, read_sessionmaker, Reader(connection))
+
+
+@pytest.fixture
+def app_settings(settings: Settings) -> Settings:
+    """The settings of one test's app: the session's, unless a plugin makes them its own."""
+    return settings
+
+
+@pytest.fixture
+def app(app_settings: Settings, database: Database) -> FastAPI:
+    return create_app(app_settings, database=database)
+
+
+@pytest.fixture
+async def anonymous_client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """A client that sends no credentials."""
+    async with app_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client(anonymous_client: AsyncClient) -> AsyncClient:
+    """The client most tests use; a plugin may sign it in."""
+    return anonymous_client
