@@ -538,7 +538,9 @@ AUTH = Module(
     ),
     models=("app.models.user:User", "app.models.refresh_token:RefreshToken"),
     # Every item route may answer 401 and 403: the writes need a user who may make them.
-    routes={"app.api.v1.items": RouteAdditions(responses=("app.auth.errors:AUTH_ERROR_RESPONSES",))},
+    routes={
+        "app.api.v1.items": RouteAdditions(responses=("app.auth.errors:AUTH_ERROR_RESPONSES",))
+    },
     item_writes={"guard": "app.api.auth:ItemGuardDep"},
     test_plugins=("tests.plugins.auth",),
     # Its password is for the migrate step alone, not for the API that serves sign-ins.
@@ -572,17 +574,9 @@ AUTH = Module(
             "The `ForeignKey` import and the nullable `owner_id` column of an item."
         ),
         "app/schema/item.py.jinja": "`owner_id` in `ItemRead`.",
-        "app/api/v1/items.py.jinja": (
-            "The signed-in user on the writes: 401/403 in the router's responses, the creator"
-            " recorded as the owner, and `ensure_can_change_item` on update and delete."
-        ),
         "app/rate_limit/keys.py.jinja": (
             "A `caller_key` that counts a signed-in caller by user id (through"
             " `OptionalUser`) instead of by client address."
-        ),
-        "tests/conftest.py.jinja": (
-            "A `settings` fixture without a first admin, and the `member`,"
-            " `anonymous_client` and signed-in `client` fixtures."
         ),
         "tests/test_database_faults.py.jinja": (
             "A bearer token on the requests, and `GET /api/v1/users/me` among the paths"
@@ -658,10 +652,6 @@ REDIS = Module(
         "tests/test_redis_*.py",
     ),
     touches={
-        "tests/conftest.py.jinja": (
-            "A key prefix per test session (deleted at its end) and per test, and"
-            " `redis_url` and `redis_key_prefix` in the `settings` fixture."
-        ),
         ".github/workflows/ci.yml.jinja": "A Redis service container and `TEST_REDIS_URL`.",
         "README.md.jinja": (
             "Redis among the services to run locally, in `.env` and in the readiness check,"
@@ -705,10 +695,7 @@ CACHE = Module(
         "tests/test_cache_*.py",
     ),
     touches={
-        "app/api/v1/items.py.jinja": (
-            "`@cached` on `list_items`, and the tags each of the three writes invalidates"
-            " through a `CacheInvalidationDep` parameter."
-        ),
+        "app/api/v1/items.py.jinja": "`@cached` on `list_items`.",
         "README.md.jinja": 'The "Cache" section and its lines in the layout tree.',
     },
 )
@@ -737,10 +724,6 @@ RATE_LIMIT = Module(
     package="app.rate_limit",
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
     touches={
-        "app/api/v1/items.py.jinja": (
-            'A `RateLimit(times=120, seconds=60, name="items")` dependency on the router,'
-            " and 429 in its responses."
-        ),
         "app/api/v1/auth.py.jinja": (
             "`RateLimit` on `POST /token` (login) and `POST /signup`, with 429 in their responses."
         ),
@@ -865,9 +848,6 @@ CELERY = Module(
         "tests/test_mail_welcome.py.jinja": (
             "The `worker` fixture on every test, so that a real worker sends the mails."
         ),
-        "tests/conftest.py.jinja": (
-            '`pytest_plugins = ["tests.worker_probe"]`, which brings the session fixture `worker`.'
-        ),
         "README.md.jinja": (
             'The "Background tasks" section, Celery\'s part of the "Mail" section, and'
             " its lines in the layout tree."
@@ -967,10 +947,6 @@ MAIL = Module(
         ),
         "app/api/v1/users.py.jinja": (
             "An `update_me` that mails a confirmation link to a new e-mail address."
-        ),
-        "tests/conftest.py.jinja": (
-            "A session fixture `smtp` that runs a real SMTP server on a free port, and"
-            " `smtp_host` and `smtp_port` in the `settings` fixture pointing at it."
         ),
         "README.md.jinja": (
             'The "Mail" section, the mail part of the auth endpoints and of background'

@@ -354,3 +354,69 @@ def test_side_packages_are_those_of_the_modules_that_are_on() -> None:
         assert module.package, module.name
         path = module.package.replace(".", "/")
         assert path in module.files or f"{path}.py" in module.files, module.name
+
+
+def test_import_lines_are_as_ruff_sorts_them() -> None:
+    assert context.import_lines(
+        ["b.mod:cached", "a.mod:Thing", "b.mod:LIMIT", "b.mod:Limiter", "a.mod:Thing"]
+    ) == ["from a.mod import Thing", "from b.mod import LIMIT, Limiter, cached"]
+
+
+def test_merged_dicts() -> None:
+    assert context.merged_dicts(["ERRORS"]) == "ERRORS"
+    assert context.merged_dicts(["ERRORS", "AUTH"]) == "{**ERRORS, **AUTH}"
+
+
+def test_route_additions_come_from_the_modules_that_are_on() -> None:
+    answers = {"with_auth": True, "with_rate_limit": True, "with_cache": False}
+    items = derive(answers, MODULES, SECRETS)["route_additions"]["app.api.v1.items"]
+    assert items["responses"] == ["AUTH_ERROR_RESPONSES", "RATE_LIMIT_RESPONSES"]
+    assert items["dependencies"] == ["ITEMS_RATE_LIMIT"]
+    assert items["imports"] == [
+        "from app.auth.errors import AUTH_ERROR_RESPONSES",
+        "from app.rate_limit.budgets import ITEMS_RATE_LIMIT",
+        "from app.rate_limit.limiter import RATE_LIMIT_RESPONSES",
+    ]
+    bare = derive({}, MODULES, SECRETS)["route_additions"]["app.api.v1.items"]
+    assert bare == {"imports": [], "responses": [], "dependencies": []}
+
+
+def test_item_writes_take_what_the_modules_give() -> None:
+    writes = derive({"with_auth": True, "with_cache": True}, MODULES, SECRETS)["item_writes"]
+    assert writes["arguments"] == {"guard": "ItemGuardDep", "invalidation": "CacheInvalidationDep"}
+    assert writes["imports"] == [
+        "from app.api.auth import ItemGuardDep",
+        "from app.api.cache import CacheInvalidationDep",
+    ]
+    assert derive({}, MODULES, SECRETS)["item_writes"] == {"imports": [], "arguments": {}}
+
+
+@pytest.mark.parametrize(
+    ("answers", "plugins"),
+    [
+        ({}, ["tests.plugins.app"]),
+        ({"with_mail": True}, ["tests.plugins.app", "tests.plugins.mail"]),
+        (
+            {"with_mail": True, "with_celery": True},
+            [
+                "tests.plugins.app",
+                "tests.plugins.redis",
+                "tests.worker_probe",
+                "tests.plugins.celery",
+                "tests.plugins.mail",
+                "tests.plugins.mail_worker",
+            ],
+        ),
+    ],
+)
+def test_test_plugins_follow_the_modules(answers: dict[str, bool], plugins: list[str]) -> None:
+    assert derive(answers, MODULES, SECRETS)["test_plugins"] == plugins
+
+
+def test_every_test_plugin_is_a_file_of_its_module() -> None:
+    for module in [CORE, *MODULES.values()]:
+        for plugin in module.test_plugins:
+            path = plugin.replace(".", "/") + ".py"
+            assert (Path(__file__).parents[2] / "template" / path).is_file(), path
+            if module is not CORE:
+                assert path in module.files, path
