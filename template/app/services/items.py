@@ -76,8 +76,8 @@ class ItemService:
         invalidation: Invalidation | None = None,
     ) -> None:
         self.repository = repository
-        self.guard = guard or Anyone()
-        self.invalidation = invalidation or NoCache()
+        self.guard = Anyone() if guard is None else guard
+        self.invalidation = NoCache() if invalidation is None else invalidation
 
     async def get(self, item_id: int) -> Item:
         item = await self.repository.get(item_id)
