@@ -72,18 +72,31 @@ class Router:
 
 @dataclass(frozen=True)
 class Hook:
-    """A module's part of the app's lifespan: an async context manager `(app, settings)`.
+    """A module's part of the app's lifespan: an async context manager `(state)`, given
+    the app's `AppState` (app/state.py).
 
     The lifespan enters them in registry order after the database is set up, and exits
-    them in reverse at shutdown, so a module can open a client, put it on `app.state`,
-    register a readiness check, and close it again."""
+    them in reverse at shutdown, so a module can open a client, set its field of the
+    state, register a readiness check, and close it again. `field` names that field and
+    `provides` its type (`module:Class`), which `AppState` declares."""
 
     module: str
     function: str
+    field: str
+    provides: str
 
     @property
     def import_line(self) -> str:
         return f"from {self.module} import {self.function}"
+
+    @property
+    def type_import(self) -> str:
+        module, name = self.provides.split(":")
+        return f"from {module} import {name}"
+
+    @property
+    def type_name(self) -> str:
+        return self.provides.split(":")[1]
 
 
 @dataclass(frozen=True)
@@ -597,7 +610,14 @@ REDIS = Module(
             doc="Seconds a Redis command may take before it counts as Redis being down.",
         ),
     ),
-    lifespan=(Hook(module="app.redis", function="redis_client"),),
+    lifespan=(
+        Hook(
+            module="app.redis",
+            function="redis_client",
+            field="redis",
+            provides="app.redis:RedisGuard",
+        ),
+    ),
     compose_services={
         "redis": {
             "image": "redis:7-alpine",
@@ -651,7 +671,14 @@ CACHE = Module(
         ),
     ),
     models=("app.models.cache_version:CacheVersion",),
-    lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
+    lifespan=(
+        Hook(
+            module="app.cache.lifespan",
+            function="cache_service",
+            field="cache",
+            provides="app.cache.service:CacheService",
+        ),
+    ),
     package="app.cache",
     files=(
         "app/cache",
@@ -683,7 +710,14 @@ RATE_LIMIT = Module(
             doc="Switch every rate limit off (e.g. behind a gateway that limits already).",
         ),
     ),
-    lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
+    lifespan=(
+        Hook(
+            module="app.rate_limit.lifespan",
+            function="rate_limiter",
+            field="rate_limiter",
+            provides="app.rate_limit.limiter:RateLimiter",
+        ),
+    ),
     package="app.rate_limit",
     files=("app/rate_limit", "tests/test_rate_limit*.py"),
     touches={
