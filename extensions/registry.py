@@ -88,18 +88,31 @@ class RouteAdditions:
 
 @dataclass(frozen=True)
 class Hook:
-    """A module's part of the app's lifespan: an async context manager `(app, settings)`.
+    """A module's part of the app's lifespan: an async context manager `(state)`, given
+    the app's `AppState` (app/state.py).
 
     The lifespan enters them in registry order after the database is set up, and exits
-    them in reverse at shutdown, so a module can open a client, put it on `app.state`,
-    register a readiness check, and close it again."""
+    them in reverse at shutdown, so a module can open a client, set its field of the
+    state, register a readiness check, and close it again. `field` names that field and
+    `provides` its type (`module:Class`), which `AppState` declares."""
 
     module: str
     function: str
+    field: str
+    provides: str
 
     @property
     def import_line(self) -> str:
         return f"from {self.module} import {self.function}"
+
+    @property
+    def type_import(self) -> str:
+        module, name = self.provides.split(":")
+        return f"from {module} import {name}"
+
+    @property
+    def type_name(self) -> str:
+        return self.provides.split(":")[1]
 
 
 @dataclass(frozen=True)
@@ -626,7 +639,14 @@ REDIS = Module(
             doc="Seconds a Redis command may take before it counts as Redis being down.",
         ),
     ),
-    lifespan=(Hook(module="app.redis", function="redis_client"),),
+    lifespan=(
+        Hook(
+            module="app.redis",
+            function="redis_client",
+            field="redis",
+            provides="app.redis:RedisGuard",
+        ),
+    ),
     compose_services={
         "redis": {
             "image": "redis:7-alpine",
@@ -682,7 +702,14 @@ CACHE = Module(
         ),
     ),
     models=("app.models.cache_version:CacheVersion",),
-    lifespan=(Hook(module="app.cache.lifespan", function="cache_service"),),
+    lifespan=(
+        Hook(
+            module="app.cache.lifespan",
+            function="cache_service",
+            field="cache",
+            provides="app.cache.service:CacheService",
+        ),
+    ),
     # `@cached` on the item list; each write invalidates what it changed.
     routes={"app.api.v1.items": RouteAdditions(imports=("app.cache.decorator:cached",))},
     item_writes={"invalidation": "app.api.cache:CacheInvalidationDep"},
@@ -714,7 +741,14 @@ RATE_LIMIT = Module(
             doc="Switch every rate limit off (e.g. behind a gateway that limits already).",
         ),
     ),
-    lifespan=(Hook(module="app.rate_limit.lifespan", function="rate_limiter"),),
+    lifespan=(
+        Hook(
+            module="app.rate_limit.lifespan",
+            function="rate_limiter",
+            field="rate_limiter",
+            provides="app.rate_limit.limiter:RateLimiter",
+        ),
+    ),
     routes={
         "app.api.v1.items": RouteAdditions(
             responses=("app.rate_limit.limiter:RATE_LIMIT_RESPONSES",),

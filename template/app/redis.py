@@ -6,12 +6,11 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import structlog
-from fastapi import FastAPI
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.core.readiness import ReadinessCheck
-from app.core.settings import Settings
+from app.state import AppState
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -54,16 +53,17 @@ class RedisGuard:
 
 
 @asynccontextmanager
-async def redis_client(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+async def redis_client(state: AppState) -> AsyncIterator[None]:
     """The lifespan's part: one connection pool for the process. Nothing connects yet, so
     the service starts (degraded) even when Redis is down."""
+    settings = state.settings
     client = Redis.from_url(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
-    app.state.redis = RedisGuard(client, settings.redis_key_prefix)
-    app.state.readiness_checks["redis"] = ReadinessCheck(client.ping, critical=False)
+    state.redis = RedisGuard(client, settings.redis_key_prefix)
+    state.readiness_checks["redis"] = ReadinessCheck(client.ping, critical=False)
     try:
         yield
     finally:

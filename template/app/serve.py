@@ -16,6 +16,8 @@ import structlog
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.state import app_state
+
 # The app is imported where it is used, not here: with WEB_CONCURRENCY, every worker
 # process starts by importing this module, and one that takes too long to answer its
 # supervisor (5 s) is killed as hung.
@@ -83,7 +85,7 @@ class DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.drain_until is None and self.app is not None:
             # Only flags are set here, in the signal handler; on_tick does the rest.
-            self.app.state.draining = True
+            app_state(self.app).draining = True
             self.drain_until = time.monotonic() + self.settings.shutdown_drain_seconds
         else:
             super().handle_exit(sig, frame)
@@ -102,9 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    from app.core.runtime import configure_process
     from app.core.settings import get_settings
 
     settings = get_settings()
+    configure_process(settings)
     options: dict[str, Any] = {
         "factory": True,
         "host": args.host,

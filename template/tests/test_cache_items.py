@@ -6,8 +6,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from redis.asyncio import Redis
 
-from app.cache.service import CacheService
-from app.redis import RedisGuard
+from app.state import app_state
 from tests.redis_helpers import UNREACHABLE_REDIS
 
 ITEMS = "/api/v1/items"
@@ -21,7 +20,7 @@ async def create(client: AsyncClient, name: str = "bolt", quantity: int = 1) -> 
 
 
 def stats(app: FastAPI) -> tuple[int, int]:
-    cache: CacheService = app.state.cache
+    cache = app_state(app).cache
     return cache.stats.hits, cache.stats.misses
 
 
@@ -83,7 +82,7 @@ async def test_a_write_while_redis_is_unreachable_is_not_lost(
 ) -> None:
     item = await create(client, quantity=1)
     await client.get(ITEMS)  # cached with quantity 1
-    guard: RedisGuard = app.state.redis
+    guard = app_state(app).redis
     reachable, guard.client = guard.client, Redis.from_url(UNREACHABLE_REDIS)
     guard.cooldown = 0  # back to Redis at the next call, to read what the write left there
 
@@ -103,11 +102,11 @@ async def test_an_entry_that_no_longer_decodes_is_read_from_the_database(
 ) -> None:
     await create(client)
     expected = (await client.get(ITEMS)).json()
-    guard: RedisGuard = app.state.redis
+    guard = app_state(app).redis
     async for key in guard.client.scan_iter(match=guard.key("cache", "items:list:*")):
         await guard.client.set(key, b'{"items": "an old shape"}', ex=60)
 
     response = await client.get(ITEMS)
 
     assert response.json() == expected
-    assert app.state.cache.stats.invalid == 1
+    assert app_state(app).cache.stats.invalid == 1

@@ -11,12 +11,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from app.cache.backend import MemoryBackend
-from app.cache.decorator import cached, use_cache
+from app.cache.decorator import cached
 from app.cache.keys import default_key_builder
 from app.cache.service import CacheService
 from app.cache.versions import TagVersions, bump, invalidate, namespace_tags
+from app.core.settings import Settings
 from app.db.database import Database
 from app.models import CacheVersion, Item
+from app.state import AppState, use_app_state
 
 
 class Widget(BaseModel):
@@ -40,12 +42,14 @@ async def count(n: int) -> int:
 
 
 @pytest.fixture
-def cache(database: Database) -> Iterator[CacheService]:
+def cache(settings: Settings, database: Database) -> Iterator[CacheService]:
+    # `@cached` uses the cache of the app serving the request: here, of a state of our own.
     calls.clear()
-    service = CacheService(MemoryBackend(), TagVersions(database.reader), default_ttl=30)
-    use_cache(service)
-    yield service
-    use_cache(None)
+    state = AppState(settings)
+    state.cache = CacheService(MemoryBackend(), TagVersions(database.reader), default_ttl=30)
+    use_app_state(state)
+    yield state.cache
+    use_app_state(None)
 
 
 async def write(
@@ -216,7 +220,7 @@ async def test_a_disabled_cache_calls_through(cache: CacheService) -> None:
 
 
 async def test_without_a_cache_calls_go_straight_through() -> None:
-    use_cache(None)
+    use_app_state(None)
     calls.clear()
 
     await count(7)

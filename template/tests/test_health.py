@@ -1,6 +1,8 @@
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from app.state import app_state
+
 
 async def test_liveness_answers_without_touching_dependencies(client: AsyncClient) -> None:
     response = await client.get("/health/live")
@@ -28,7 +30,7 @@ async def test_every_response_carries_a_request_id(client: AsyncClient) -> None:
 
 
 async def test_readiness_is_unavailable_while_draining(app: FastAPI, client: AsyncClient) -> None:
-    app.state.draining = True
+    app_state(app).draining = True
 
     ready = await client.get("/health/ready")
     live = await client.get("/health/live")

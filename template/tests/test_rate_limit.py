@@ -11,6 +11,7 @@ from app.core.settings import Settings
 from app.db.database import Database
 from app.main import create_app
 from app.rate_limit.limiter import RateLimit
+from app.state import app_state
 from tests.redis_helpers import UNREACHABLE_REDIS
 
 probe = APIRouter(
@@ -84,7 +85,7 @@ async def test_without_redis_requests_are_let_through(
     app = build(settings, database, redis_url=UNREACHABLE_REDIS)
 
     assert await statuses(app, "/probe/strict", 4) == [200] * 4
-    assert app.state.redis.failures == 1
+    assert app_state(app).redis.failures == 1
 
 
 @pytest.mark.parametrize(("times", "seconds", "name"), [(0, 60, "a"), (5, 0, "a"), (5, 60, "")])

@@ -5,6 +5,7 @@ from httpx import AsyncClient
 from app.core.settings import Settings
 from app.db.database import Database
 from app.main import create_app
+from app.state import app_state
 from tests.plugins.app import app_client
 from tests.redis_helpers import UNREACHABLE_REDIS
 
@@ -25,7 +26,7 @@ async def test_without_redis_the_api_answers_from_the_database(
     async with app_client(app) as client:
         ready = await client.get("/health/ready")
         listed = [await client.get("/api/v1/items") for _ in range(3)]
-        guard = app.state.redis
+        guard = app_state(app).redis
         first = await guard.run(lambda redis: redis.ping(), "probe")
         second = await guard.run(lambda redis: redis.ping(), "probe")
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cache.service import CacheService
 from app.cache.versions import invalidate
 from app.db.session import SessionDep
+from app.state import app_state
 
 
 class CacheInvalidation:
@@ -26,8 +27,7 @@ class CacheInvalidation:
 
 
 async def get_cache(request: Request) -> CacheService:
-    cache: CacheService = request.app.state.cache
-    return cache
+    return app_state(request.app).cache
 
 
 CacheDep = Annotated[CacheService, Depends(get_cache)]

@@ -12,12 +12,12 @@ from app.core.settings import Settings
 from app.db.repositories.items import ItemRepository
 from app.db.session import SessionDep
 from app.services.items import ItemReads, ItemService
+from app.state import app_state
 
 
 async def get_app_settings(request: Request) -> Settings:
     """The settings the app was built with (tests build apps with their own)."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request.app).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -32,7 +32,7 @@ ItemServiceDep = Annotated[ItemService, Depends(get_item_service)]
 
 async def get_item_reads(request: Request) -> ItemReads:
     # No session: a read that goes straight into the response needs none (app/db/reads.py).
-    return ItemReads(request.app.state.database.reader)
+    return ItemReads(app_state(request.app).database.reader)
 
 
 ItemReadsDep = Annotated[ItemReads, Depends(get_item_reads)]

@@ -7,7 +7,7 @@ import structlog
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
-from app.core.readiness import ReadinessCheck
+from app.state import app_state
 
 CHECK_TIMEOUT_SECONDS = 2.0
 Status = Literal["ok", "degraded", "unavailable"]
@@ -30,11 +30,11 @@ async def live() -> Health:
 async def ready(request: Request, response: Response) -> Health:
     # Shutting down (app.serve sets this on SIGTERM): not ready, so that the load balancer
     # sends new requests elsewhere while this process still serves what reaches it.
-    draining: bool = request.app.state.draining
-    if draining:
+    state = app_state(request.app)
+    if state.draining:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Health(status="unavailable")
-    checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
+    checks = state.readiness_checks
     names = list(checks)
     outcomes = await asyncio.gather(
         *(asyncio.wait_for(checks[name].probe(), CHECK_TIMEOUT_SECONDS) for name in names),

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
 from app.core.logging import bind_request_id
+from app.state import AppState, use_app_state
 
 REQUEST_ID_HEADER = b"x-request-id"
 CONTENT_LENGTH_HEADER = b"content-length"
@@ -22,8 +23,9 @@ log = structlog.get_logger("app.access")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, state: AppState) -> None:
         self.app = app
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,6 +34,7 @@ class RequestContextMiddleware:
 
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         bind_request_id(request_id)
+        use_app_state(self.state)
         header = (REQUEST_ID_HEADER, request_id.encode())
         status = 0
         started = time.perf_counter()

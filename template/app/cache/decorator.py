@@ -26,19 +26,10 @@ from pydantic import TypeAdapter
 from app.cache.keys import KeyBuilder, default_key_builder
 from app.cache.service import MISSING, CacheService
 from app.cache.versions import namespace_tags
+from app.state import current_app_state
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# The app's cache while it runs (set by its lifespan); with none, or a disabled one, calls go
-# straight through (and no key is built).
-_current: CacheService | None = None
-
-
-def use_cache(cache: CacheService | None) -> None:
-    # One cache per process, like the Redis pool under it.
-    global _current
-    _current = cache
 
 
 def cached(
@@ -58,7 +49,7 @@ def cached(
 
         @functools.wraps(func)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            cache = _current
+            cache = _cache()
             if cache is None or not cache.enabled:
                 return await func(*args, **kwargs)
             arguments = signature.bind(*args, **kwargs).arguments
@@ -77,3 +68,10 @@ def cached(
         return wrapper
 
     return decorate
+
+
+def _cache() -> CacheService | None:
+    # The cache of the app serving the request. Outside a request (a script, a task), or
+    # with the cache disabled, calls go straight through and no key is built.
+    state = current_app_state()
+    return None if state is None else state.cache

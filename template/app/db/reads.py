@@ -2,12 +2,11 @@
 
 An ORM session earns its cost when objects change: a unit of work, an identity map,
 instances to track. A row read only to be sent back needs none of it, and on the hottest
-endpoints that machinery costs more than the query (docs/performance.md in the template's
-repository has the profiles). `Reader` runs a SELECT that SQLAlchemy built from the
-models, compiled once for asyncpg, on a connection from the engine's own pool (same
-settings, same statement timeout), and hands back the row. The connection is taken with
-`AsyncEngine.raw_connection()` and given back synchronously: one hop into SQLAlchemy's
-greenlet for the checkout instead of an `AsyncConnection`'s three.
+endpoints that machinery costs more than the query. `Reader` runs a SELECT that
+SQLAlchemy built from the models, compiled once for asyncpg, on a connection from the
+engine's own pool (same settings, same statement timeout), and hands back the row. The
+connection is taken with `AsyncEngine.raw_connection()` and given back synchronously: one
+hop into SQLAlchemy's greenlet for the checkout instead of an `AsyncConnection`'s three.
 
 Errors come out as SQLAlchemy's `DBAPIError`, as from a session, so the app's error
 handlers answer them the same way (a server that cannot be reached, or does not answer

@@ -10,13 +10,13 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
-from app.db.database import Database
+from app.state import app_state
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    database: Database = request.app.state.database
+    database = app_state(request.app).database
     if request.method in READ_ONLY_METHODS:
         async with database.read_sessionmaker() as session:
             yield session

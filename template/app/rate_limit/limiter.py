@@ -21,6 +21,7 @@ from app.core.errors import AppError
 from app.rate_limit.keys import caller_key
 from app.redis import RedisGuard
 from app.schema.errors import ErrorResponse
+from app.state import app_state
 
 # Count the hit and read the window's remaining time in one atomic round trip.
 _HIT = """
@@ -69,7 +70,7 @@ class RateLimit:
         self.name = name
 
     async def __call__(self, request: Request) -> None:
-        limiter: RateLimiter = request.app.state.rate_limiter
+        limiter = app_state(request.app).rate_limiter
         if not limiter.enabled:
             return
         outcome = await limiter.hit(f"{self.name}:{caller_key(request)}", self.seconds)
