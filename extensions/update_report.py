@@ -5,9 +5,10 @@ project's directory, with the Python that runs Copier (which has `packaging`):
 
     python update_report.py --from OLD_VERSION --to NEW_VERSION
 
-It lists the files with conflict markers, the `.rej` files, the variables new in
-`.env.example` (against `git show HEAD:.env.example`: Copier updates a clean tree only, so
-HEAD is the project before the update), and the manual steps of every section of the
+It lists the files with conflict markers, the `.rej` files, the files the update deleted
+because the template no longer has them, the variables new in `.env.example` (against
+`git show HEAD:.env.example`: Copier updates a clean tree only, so HEAD is the project
+before the update, edits and all), and the manual steps of every section of the
 template's CHANGELOG.md newer than OLD_VERSION. It exits 1 while conflicts or `.rej` files
 remain, so that `copier update` does not end as if all went well.
 """
@@ -67,6 +68,17 @@ def new_variables(root: Path) -> list[str]:
     return [name for name in dict.fromkeys(new) if name not in old]
 
 
+def deleted(root: Path) -> list[str]:
+    """Files of HEAD that the update removed: Copier deletes a file the template dropped
+    even when the project changed it, so the project's version is only in git now."""
+    result = subprocess.run(
+        ["git", "ls-files", "--deleted", "-z"], cwd=root, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        return []
+    return sorted(name for name in result.stdout.decode().split("\0") if name)
+
+
 def manual_steps(changelog: str, old: Version, new: Version) -> list[tuple[str, str]]:
     """(heading, manual steps) of each section newer than `old`, up to `new`, newest first.
 
@@ -103,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     conflicts = conflicted(root, files)
     rejects = [p.relative_to(root).as_posix() for p in files if p.suffix == ".rej"]
     variables = new_variables(root)
+    removed = deleted(root)
     changelog = CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.is_file() else ""
     steps = manual_steps(changelog, args.old, args.new)
 
@@ -116,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     if rejects:
         print("- Changes Copier could not place: apply each by hand, then delete it:")
         print("".join(f"    {name}\n" for name in rejects), end="")
+    if removed:
+        print(
+            "- Deleted, as the template no longer has them (the CHANGELOG says where their "
+            "content went); if you had changed one, `git show HEAD:<file>` has your version:"
+        )
+        print("".join(f"    {name}\n" for name in removed), end="")
     if variables:
         print("- New variables in .env.example (set those you need in .env):")
         print(f"    {' '.join(variables)}")
@@ -129,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  (The project was at a commit after {args.old.base_version}: it may have "
                 "some of these already.)"
             )
-    if not (conflicts or rejects or variables or steps):
+    if not (conflicts or rejects or removed or variables or steps):
         print("- Nothing to do by hand.")
     if conflicts or rejects:
         print(

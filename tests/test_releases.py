@@ -70,9 +70,11 @@ CARRIED_TYPES = {
 
 
 def test_what_an_update_cannot_carry_since_the_last_release_has_a_migration() -> None:
-    """A file that leaves the template is deleted from projects, edits and all; a renamed
-    question or a changed answer format leaves old answers behind. A diff carries none of
-    these: each needs a `_migrations` entry for the next release (with its test)."""
+    """A renamed question or a changed answer format leaves old answers behind, which a
+    diff does not carry: each needs a `_migrations` entry for the next release (with its
+    test). A file that leaves the template is deleted from projects, edits and all; the
+    report after every update names each one and where the project's version still is
+    (tests/unit/test_update_report.py), and the CHANGELOG says where its content went."""
     last = releases()[-1]
     listed = git("ls-tree", "-r", "--name-only", last.commit, "--", "template", cwd=REPO_ROOT)
     old_files = template_files(listed.splitlines())
@@ -87,7 +89,12 @@ def test_what_an_update_cannot_carry_since_the_last_release_has_a_migration() ->
     new = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
     questions = [q for q in old if not q.startswith("_")]
 
-    needs = sorted(old_files - new_files) + [
+    gone = sorted(old_files - new_files)
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    unreleased = changelog.split("\n## ", 2)[1]
+    assert unreleased.startswith("Unreleased")
+    assert not [f for f in gone if f"`{f}`" not in unreleased], "say where they went"
+    needs = [
         f"question {q}"
         for q in questions
         if q not in new

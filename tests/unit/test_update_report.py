@@ -95,3 +95,24 @@ def test_a_project_rendered_after_a_release_is_told_it_may_have_some_steps(
     main(["--from=0.2.0.post24+g1891a63", "--to=0.3.0"])
 
     assert "at a commit after 0.2.0: it may have some of these already" in capsys.readouterr().out
+
+
+def test_files_the_update_deleted_are_named_with_where_the_old_version_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "--quiet"], check=True)
+    for name in ("app/core/middleware.py", "app/main.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# the project's own edit\n")
+    subprocess.run(["git", "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start"], check=True
+    )
+    (tmp_path / "app/core/middleware.py").unlink()  # what Copier does to a dropped file
+
+    assert main(["--from=0.2.0", "--to=0.2.0"]) == 0
+
+    out = capsys.readouterr().out
+    assert "`git show HEAD:<file>` has your version:\n    app/core/middleware.py\n" in out
+    assert "app/main.py" not in out
