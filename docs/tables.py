@@ -174,7 +174,14 @@ def settings_table() -> str:
 def files_table() -> str:
     return table(
         ("module", "files it owns (excluded when it is off)"),
-        ((code(m.name), codes(m.files)) for m in MODULES.values()),
+        (
+            (
+                code(m.name),
+                codes(m.files)
+                + "".join(f"; with {code(o)}: {codes(ps)}" for o, ps in m.files_with.items()),
+            )
+            for m in MODULES.values()
+        ),
     )
 
 

@@ -99,9 +99,22 @@ def combination_errors(answers: Mapping[str, Any], modules: Mapping[str, Module]
 
 def excluded_paths(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> str:
     """The file patterns of the modules that are off, one per line for `_exclude`."""
+    return "\n".join(off_patterns(answers, modules))
+
+
+def off_patterns(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[str]:
+    """The files of the modules that are off, and those a module that is on has only
+    together with one that is off (`files_with`)."""
     on = {m.name for m in enabled_modules(answers, modules)}
-    patterns = [p for m in modules.values() if m.name not in on for p in m.files]
-    return "\n".join(patterns)
+    patterns: list[str] = []
+    for module in modules.values():
+        if module.name not in on:
+            patterns += module.owned
+        else:
+            for other, files in module.files_with.items():
+                if other not in on:
+                    patterns += files
+    return patterns
 
 
 def _import(path: str) -> dict[str, str]:
@@ -163,8 +176,7 @@ def item_writes(chosen: Iterable[Module]) -> dict[str, Any]:
 
 def test_plugins(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[str]:
     """The pytest plugins of the chosen modules, but for those a module that is off owns."""
-    on = {m.name for m in enabled_modules(answers, modules)}
-    off_files = {p for m in modules.values() if m.name not in on for p in m.files}
+    off_files = set(off_patterns(answers, modules))
     return [
         plugin
         for m in enabled_modules(answers, modules)

@@ -131,7 +131,9 @@ class Module:
     `question` is the boolean answer in `copier.yml` that switches the module on; the core
     has none. `files` are gitwildmatch patterns, relative to the project root, of the files
     the module owns: when the module is off they are excluded from the render, so no trace
-    of it is left behind. `requires` names modules that must be on with it and `conflicts`
+    of it is left behind. `files_with` are files the module owns that only exist when another
+    module is on too, keyed by that module (mail's Celery task): they are excluded when
+    either is off. `requires` names modules that must be on with it and `conflicts`
     names modules that cannot be; both are checked before anything is written.
 
     `models` are `module:Class` paths that `app/models/__init__.py` imports so that Alembic
@@ -199,7 +201,13 @@ class Module:
     test_plugins: tuple[str, ...] = ()
     package: str | None = None
     files: tuple[str, ...] = ()
+    files_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
     touches: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def owned(self) -> tuple[str, ...]:
+        """The patterns of every file the module owns, `files_with` included."""
+        return (*self.files, *(p for patterns in self.files_with.values() for p in patterns))
 
 
 CORE = Module(
@@ -870,10 +878,7 @@ CELERY = Module(
         "app/worker",
         "tests/worker_probe.py",
         "tests/plugins/celery.py",
-        "tests/plugins/mail_worker.py",
         "tests/test_worker*.py",
-        # Mail's tasks exist only when both modules are on.
-        "app/mail/tasks.py",
     ),
     touches={
         "app/mail/service.py.jinja": (
@@ -972,8 +977,9 @@ MAIL = Module(
         "tests/test_mail*.py",
         "tests/smtp_helpers.py",
         "tests/plugins/mail.py",
-        "tests/plugins/mail_worker.py",
     ),
+    # Mail through a Celery worker: its task and the tests' worker fixture.
+    files_with={"celery": ("app/mail/tasks.py", "tests/plugins/mail_worker.py")},
     touches={
         "app/api/v1/auth.py.jinja": (
             "A confirmation link mailed on sign-up, and `POST /confirm-email`, which"

@@ -51,7 +51,7 @@ def mentions(template_root: Path) -> dict[str, set[str]]:
 
 def owns(module: Module, template_path: str) -> bool:
     """Whether the module's `files` patterns match the file the template renders to."""
-    spec = pathspec.PathSpec.from_lines(PATTERN_STYLE, module.files)
+    spec = pathspec.PathSpec.from_lines(PATTERN_STYLE, module.owned)
     return spec.match_file(project_path(template_path))
 
 

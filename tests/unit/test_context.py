@@ -187,6 +187,23 @@ def test_models_and_set_up_steps_follow_the_modules() -> None:
     assert set(MODULES["auth"].files) <= set(off["excluded_paths"].splitlines())
 
 
+@pytest.mark.parametrize(
+    ("mail", "celery", "excluded"),
+    [(True, True, False), (True, False, True), (False, True, True), (False, False, True)],
+)
+def test_files_a_module_has_with_another_exist_only_with_both(
+    mail: bool, celery: bool, excluded: bool
+) -> None:
+    answers = {**ANSWERS, "with_mail": mail, "with_celery": celery}
+    off = derive(answers, MODULES, SECRETS)["excluded_paths"].splitlines()
+
+    for path in ("app/mail/tasks.py", "tests/plugins/mail_worker.py"):
+        assert (path in off) is excluded, path
+    assert ("tests.plugins.mail_worker" in derive(answers, MODULES, SECRETS)["test_plugins"]) is (
+        not excluded
+    )
+
+
 def test_shared_modules_are_on_when_any_module_implies_them() -> None:
     def names(**answers: bool) -> list[str]:
         return [m.name for m in enabled_modules(answers, MODULES)]
@@ -419,4 +436,4 @@ def test_every_test_plugin_is_a_file_of_its_module() -> None:
             path = plugin.replace(".", "/") + ".py"
             assert (Path(__file__).parents[2] / "template" / path).is_file(), path
             if module is not CORE:
-                assert path in module.files, path
+                assert path in module.owned, path
