@@ -14,7 +14,6 @@ changes, from its `touches`). The site (mkdocs.yml) leaves this script out.
 from __future__ import annotations
 
 import argparse
-import ast
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -100,57 +99,32 @@ def modules_table() -> str:
     )
 
 
-def _default(setting: Setting) -> ast.expr | None:
-    """The default's expression: `Field(default=X, ...)` gives X."""
-    if setting.default is None:
-        return None
-    expression = ast.parse(setting.default, mode="eval").body
-    if isinstance(expression, ast.Call) and ast.unparse(expression.func) == "Field":
-        for keyword in expression.keywords:
-            if keyword.arg == "default":
-                return keyword.value
-    return expression
-
-
 def default_text(setting: Setting) -> str:
     if not setting.app:
         return "(infrastructure only)"
-    expression = _default(setting)
-    if expression is None:
+    if setting.required:
         return "required"
-    if isinstance(expression, ast.Constant):
-        value = expression.value
-        if value is None:
-            return "unset"
-        if isinstance(value, bool):
-            return code(str(value).lower())
-        return code(str(value))
-    return code(ast.unparse(expression))
+    value = setting.default
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return code(str(value).lower())
+    return code(str(value))
 
 
-BOUNDS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+BOUNDS = {"ge": "≥", "gt": ">", "le": "≤"}
 
 
 def values_text(setting: Setting) -> str:
-    annotation = ast.parse(setting.annotation, mode="eval").body
-    if (
-        isinstance(annotation, ast.Subscript)
-        and ast.unparse(annotation.value) == "Literal"
-        and isinstance(annotation.slice, ast.Tuple)
-    ):
-        return alternatives([code(ast.literal_eval(e)) for e in annotation.slice.elts])
-    kind = setting.annotation.replace(" | None", "")
-    bounds = []
-    if setting.default is not None:
-        expression = ast.parse(setting.default, mode="eval").body
-        if isinstance(expression, ast.Call):
-            bounds = [
-                f"{BOUNDS[k.arg]} {ast.unparse(k.value).replace('_', '')}"
-                for k in expression.keywords
-                if k.arg in BOUNDS
-            ]
-    text = {"SecretStr": "secret", "list[str]": "JSON list of strings"}.get(kind, kind)
-    return ", ".join([text, *bounds])
+    if setting.choices:
+        return alternatives([code(choice) for choice in setting.choices])
+    bounds = [
+        f"{sign} {getattr(setting, name)}"
+        for name, sign in BOUNDS.items()
+        if getattr(setting, name) is not None
+    ]
+    text = {"SecretStr": "secret", "list[str]": "JSON list of strings"}.get(setting.type)
+    return ", ".join([text or setting.type, *bounds])
 
 
 def settings_table() -> str:

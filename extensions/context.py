@@ -10,11 +10,13 @@ import json
 import re
 import secrets as _secrets
 import sys
+import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -29,7 +31,7 @@ if _imported is not None and Path(_imported.__file__ or "").resolve().parent != 
     del sys.modules["registry"]
 sys.path.insert(0, str(_HERE))
 
-from registry import CORE, MODULES, Module, RouteAdditions, Setting  # noqa: E402
+from registry import CORE, MODULES, Module, RouteAdditions, Setting, python_string  # noqa: E402
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FALLBACK_SLUG = "service"
@@ -242,6 +244,22 @@ def compose_environment(
     }
 
 
+def compose_yaml(text: str) -> str:
+    """A module's compose services as YAML at the left margin, without the blank lines
+    around it; the compose file indents it under `services:`."""
+    return textwrap.dedent(text).strip("\n")
+
+
+def compose_services(text: str) -> dict[str, Any]:
+    """The services a module's compose YAML declares, as compose reads them. `*app`, which
+    the services of the app's image extend, stands here for the file's `x-app` by its
+    `build: .`."""
+    if not text:
+        return {}
+    services = textwrap.indent(compose_yaml(text), "  ")
+    return dict(yaml.safe_load(f"x-app: &app\n  build: .\nservices:\n{services}\n")["services"])
+
+
 def derive(
     answers: Mapping[str, Any],
     modules: Mapping[str, Module],
@@ -259,13 +277,15 @@ def derive(
             {
                 "name": s.name,
                 "annotation": s.annotation,
-                "default": None if s.default is None else s.default.format_map(values),
+                "default": None
+                if s.default_source is None
+                else s.default_source.format_map(values),
                 "doc": s.doc,
             }
             for s in settings
             if s.app
         ],
-        "env_example": [_env_line(s, s.example, values) for s in settings],
+        "env_example": [_env_line(s, s.env_example, values) for s in settings],
         "env_local": [_env_line(s, s.local, values) for s in settings if s.local is not None],
         "routers": [r for m in chosen for r in m.routers],
         "route_additions": route_additions(chosen),
@@ -276,15 +296,19 @@ def derive(
         "compose_app_env": compose_environment(chosen, "app", values),
         "compose_migrate_env": compose_environment(chosen, "migrate", values),
         "prestart": [name for m in chosen for name in m.prestart],
-        "compose_app_services": {k: v for m in chosen for k, v in m.compose_app_services.items()},
+        "compose_app_services": [
+            compose_yaml(m.compose_app_services) for m in chosen if m.compose_app_services
+        ],
         "make_targets": [t for m in chosen for t in m.make_targets],
         "task_modules": [name for m in chosen for name in m.task_modules],
         "side_packages": [m.package for m in chosen if m.package],
         "task_routes": {
             f"{name}.*": m.task_queue for m in chosen if m.task_queue for name in m.task_modules
         },
-        "api_depends_on": [name for m in chosen for name in m.api_depends_on],
-        "compose_services": {k: v for m in chosen for k, v in m.compose_services.items()},
+        "api_depends_on": [name for m in chosen for name in compose_services(m.compose_services)],
+        "compose_services": [
+            compose_yaml(m.compose_services) for m in chosen if m.compose_services
+        ],
         "excluded_paths": excluded_paths(answers, modules),
         "combination_errors": " ".join(combination_errors(answers, modules)),
     }
@@ -314,14 +338,6 @@ class Filters(Extension):
         environment.filters["display_width"] = display_width
         environment.filters["merged_dicts"] = merged_dicts
         environment.tests["matching"] = _matching
-
-
-def python_string(text: str) -> str:
-    """A Python string literal as `ruff format` writes it: double quotes unless single
-    quotes need fewer escapes, and non-ASCII characters kept as they are."""
-    quote = "'" if text.count('"') > text.count("'") else '"'
-    body = text.replace("\\", "\\\\").replace(quote, "\\" + quote)
-    return f"{quote}{body}{quote}"
 
 
 def quoted(text: str) -> str:

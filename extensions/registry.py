@@ -12,19 +12,32 @@ templates have one loop per concern instead of a hand-written part plus a loop f
 
 from __future__ import annotations
 
+import enum
+import json
 from dataclasses import dataclass, field
-from typing import Any
+
+
+class _Required(enum.Enum):
+    REQUIRED = "required"
+
+
+# The default of a setting that has none: the service refuses to start without it.
+REQUIRED = _Required.REQUIRED
 
 
 @dataclass(frozen=True)
 class Setting:
     """One environment variable of the generated service.
 
-    `annotation` and `default` are Python source for the field in `app/core/settings.py`;
-    a `default` of None makes the field required. `default` may use the same `str.format`
-    placeholders as `local` (e.g. `"{project_slug}"`). `app=False` marks a variable that only
-    the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in `.env.example`
-    (and `.env`) but is not a field of the settings class.
+    Its field in `app/core/settings.py` is written from data: `type` is `"str"` (the
+    default), `"int"`, `"float"`, `"bool"`, `"SecretStr"` or `"list[str]"`; `choices` make it
+    a `Literal` of those strings instead. `default` is the value as Python has it (`50_000`,
+    `"INFO"`, `True`, `[]`), `REQUIRED` when there is none, and None makes the type optional
+    (`str | None = None`). `ge`, `gt` and `le` are bounds that pydantic checks
+    (`Field(default=50_000, ge=700)`). A string default may use the same `str.format`
+    placeholders as `local` (e.g. `"{project_slug}"`). `app=False` marks a variable that
+    only the infrastructure reads (compose, `sql/init_db.sql`), so it is listed in
+    `.env.example` (and `.env`) but is not a field of the settings class.
 
     `local` marks a setting as per project: its value is written to the developer's
     git-ignored `.env`. Only secrets, the URLs and ports of what the service talks to, and
@@ -33,7 +46,8 @@ class Setting:
     code (by the team, or by a template update) takes effect everywhere. `local` is a
     `str.format` template over the render context (answers plus `secrets`), so generated
     secrets reach `.env` and nowhere else. `example` is what `.env.example` shows (commented
-    out for the settings that are not per project) and must never hold a real secret.
+    out for the settings that are not per project), by default the default as `.env` would
+    spell it; it must never hold a real secret.
 
     `compose` says which containers of the app's image get the variable in compose:
     `"app"` every one (api, workers, beat and the migrate step), `"migrate"` the one-shot
@@ -42,10 +56,14 @@ class Setting:
     """
 
     name: str
-    annotation: str
     doc: str
-    default: str | None = None
-    example: str = ""
+    type: str = "str"
+    choices: tuple[str, ...] = ()
+    default: object = REQUIRED
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    example: str | None = None
     local: str | None = None
     app: bool = True
     secret: bool = False
@@ -54,6 +72,74 @@ class Setting:
     @property
     def env(self) -> str:
         return self.name.upper()
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def annotation(self) -> str:
+        """The field's type as Python source: `int`, `Literal["json", "console"]`, `str | None`."""
+        kind = self.type
+        if self.choices:
+            kind = f"Literal[{', '.join(python_literal(c) for c in self.choices)}]"
+        return f"{kind} | None" if self.default is None else kind
+
+    @property
+    def default_source(self) -> str | None:
+        """The field's default as Python source (None when it is required): the value, or
+        `Field(default=..., ge=...)` when it has bounds."""
+        if self.required:
+            return None
+        value = python_literal(self.default)
+        bounds = {"ge": self.ge, "gt": self.gt, "le": self.le}
+        given = [f"{name}={python_literal(b)}" for name, b in bounds.items() if b is not None]
+        return f"Field(default={value}, {', '.join(given)})" if given else value
+
+    @property
+    def env_example(self) -> str:
+        """What `.env.example` shows: `example`, or else the default as `.env` spells it."""
+        if self.example is not None:
+            return self.example
+        return env_text(self.default)
+
+
+def python_literal(value: object) -> str:
+    """A default as Python source: large integers grouped (`50_000`), strings as
+    `ruff format` quotes them."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return python_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(item) for item in value) + "]"
+    raise TypeError(f"no Python source for a default of {value!r}")
+
+
+def python_string(text: str) -> str:
+    """A Python string literal as `ruff format` writes it: double quotes unless single
+    quotes need fewer escapes, and non-ASCII characters kept as they are."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    body = text.replace("\\", "\\\\").replace(quote, "\\" + quote)
+    return f"{quote}{body}{quote}"
+
+
+def env_text(value: object) -> str:
+    """A value as a `.env` line spells it, unquoted: `true`, `3`, `0.25`, `["a"]`; nothing
+    for none (and for a required value)."""
+    if value is None or value is REQUIRED:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -144,9 +230,11 @@ class Module:
     declared once this way). `compose_env` are the values compose gives settings (values
     may use compose's `${VAR}`, and `{database_name}`); a setting without one is passed
     from `.env` when it is set there, to the containers its `compose` names.
-    `api_depends_on` are compose services the API waits for (healthy) before it starts.
-    `compose_app_services` run the app's own image with its configuration (workers,
-    schedulers): they extend the compose file's `x-app`. `prestart` are modules that the
+    `compose_services` are the module's services in `docker-compose.yml`, as the YAML
+    written there under `services:` (the indentation of the Python source is removed); the
+    API waits for each to be healthy before it starts. `compose_app_services` run the app's
+    own image with its configuration (workers, schedulers), in the same YAML: each starts
+    with `<<: *app`, which extends the compose file's `x-app`. `prestart` are modules that the
     migrate step runs (`python -m ...`) after the migrations, before the API starts:
     one-shot set-up that needs what the long-running containers must not hold.
 
@@ -186,10 +274,9 @@ class Module:
     routers: tuple[Router, ...] = ()
     models: tuple[str, ...] = ()
     lifespan: tuple[Hook, ...] = ()
-    compose_services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    compose_services: str = ""
     compose_env: dict[str, str] = field(default_factory=dict)
-    compose_app_services: dict[str, dict[str, Any]] = field(default_factory=dict)
-    api_depends_on: tuple[str, ...] = ()
+    compose_app_services: str = ""
     make_targets: tuple[MakeTarget, ...] = ()
     prestart: tuple[str, ...] = ()
     # Modules holding Celery tasks, for the worker to import (when Celery is on), and the
@@ -244,36 +331,34 @@ CORE = Module(
     settings=(
         Setting(
             name="environment",
-            annotation='Literal["development", "test", "staging", "production"]',
-            default='"development"',
-            example="development",
+            choices=("development", "test", "staging", "production"),
+            default="development",
             doc="Where it runs; outside development and test, weak secrets are refused.",
         ),
         Setting(
             name="log_level",
-            annotation='Literal["DEBUG", "INFO", "WARNING", "ERROR"]',
-            default='"INFO"',
-            example="INFO",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+            default="INFO",
             doc="Lowest level that is logged.",
         ),
         Setting(
             name="log_format",
-            annotation='Literal["json", "console"]',
-            default='"json"',
+            choices=("json", "console"),
+            default="json",
             example="console",
             local="console",
             doc="json for machines (production), console for people (development).",
         ),
         Setting(
             name="gc_threshold",
-            annotation="int",
-            default="Field(default=50_000, ge=700)",
-            example="50000",
+            type="int",
+            default=50_000,
+            ge=700,
             doc="Allocations between two young-generation garbage collections (Python: 700).",
         ),
         Setting(
             name="secret_key",
-            annotation="SecretStr",
+            type="SecretStr",
             example="change-me",
             local="{secrets[secret_key]}",
             secret=True,
@@ -281,7 +366,6 @@ CORE = Module(
         ),
         Setting(
             name="database_url",
-            annotation="str",
             example="postgresql+asyncpg://{database_name}_app:change-me@localhost:5432/{database_name}",
             local=(
                 "postgresql+asyncpg://{database_name}_app:{secrets[app_db_password]}"
@@ -291,8 +375,7 @@ CORE = Module(
         ),
         Setting(
             name="migration_database_url",
-            annotation="str | None",
-            default="None",
+            default=None,
             example="postgresql+asyncpg://postgres:change-me@localhost:5432/{database_name}",
             local=(
                 "postgresql+asyncpg://postgres:{secrets[postgres_password]}"
@@ -303,8 +386,7 @@ CORE = Module(
         ),
         Setting(
             name="test_database_url",
-            annotation="str | None",
-            default="None",
+            default=None,
             example="postgresql+asyncpg://postgres:change-me@localhost:5432/{database_name}_test",
             local=(
                 "postgresql+asyncpg://postgres:{secrets[postgres_password]}"
@@ -315,126 +397,123 @@ CORE = Module(
         ),
         Setting(
             name="db_pool_size",
-            annotation="int",
-            default="Field(default=20, ge=1)",
-            example="20",
+            type="int",
+            default=20,
+            ge=1,
             doc="Connections each process keeps open.",
         ),
         Setting(
             name="db_max_overflow",
-            annotation="int",
-            default="Field(default=0, ge=0)",
-            example="0",
+            type="int",
+            default=0,
+            ge=0,
             doc="Extra connections for bursts, closed as soon as they are returned.",
         ),
         Setting(
             name="db_pool_timeout",
-            annotation="float",
-            default="Field(default=3.0, gt=0)",
-            example="3",
+            type="float",
+            default=3.0,
+            gt=0,
             doc="Seconds to wait for a free pooled connection, then 503 (a checkout is instant).",
         ),
         Setting(
             name="db_pool_recycle",
-            annotation="int",
-            default="Field(default=1800, ge=-1)",
-            example="1800",
+            type="int",
+            default=1800,
+            ge=-1,
             doc="Seconds after which a connection is replaced (-1: never).",
         ),
         Setting(
             name="db_statement_timeout_ms",
-            annotation="int",
-            default="Field(default=5000, ge=0)",
-            example="5000",
+            type="int",
+            default=5000,
+            ge=0,
             doc="Server-side limit for one statement (0: none); keep it below DB_COMMAND_TIMEOUT.",
         ),
         Setting(
             name="db_connect_timeout",
-            annotation="float",
-            default="Field(default=3.0, gt=0)",
-            example="3",
+            type="float",
+            default=3.0,
+            gt=0,
             doc="Seconds to open a connection, then 503 (a healthy server takes milliseconds).",
         ),
         Setting(
             name="db_command_timeout",
-            annotation="float",
-            default="Field(default=6.0, gt=0)",
-            example="6",
+            type="float",
+            default=6.0,
+            gt=0,
             doc="Seconds to wait for a statement's answer, then 503; above the statement timeout.",
         ),
         Setting(
             name="db_tcp_keepalives_idle",
-            annotation="int",
-            default="Field(default=10, ge=1)",
-            example="10",
+            type="int",
+            default=10,
+            ge=1,
             doc="Idle seconds before TCP keepalive probes, both ends (dead after 10 + 5 x 3 s).",
         ),
         Setting(
             name="db_tcp_keepalives_interval",
-            annotation="int",
-            default="Field(default=5, ge=1)",
-            example="5",
+            type="int",
+            default=5,
+            ge=1,
             doc="Seconds between unanswered TCP keepalive probes.",
         ),
         Setting(
             name="db_tcp_keepalives_count",
-            annotation="int",
-            default="Field(default=3, ge=1)",
-            example="3",
+            type="int",
+            default=3,
+            ge=1,
             doc="Unanswered TCP keepalive probes after which a connection is dead.",
         ),
         Setting(
             name="db_echo",
-            annotation="bool",
-            default="False",
-            example="false",
+            type="bool",
+            default=False,
             doc="Log every SQL statement (development only: it is slow and verbose).",
         ),
         Setting(
             name="api_docs",
-            annotation='Literal["auto", "on", "off"]',
-            default='"auto"',
-            example="auto",
+            choices=("auto", "on", "off"),
+            default="auto",
             doc="Serve /openapi.json, /docs and /redoc; auto: everywhere but production.",
         ),
         Setting(
             name="cors_origins",
-            annotation="list[str]",
-            default="[]",
+            type="list[str]",
+            default=[],
             example='["http://localhost:3000"]',
             doc="Origins allowed to call the API from a browser (JSON list).",
         ),
         Setting(
             name="max_request_body_bytes",
-            annotation="int",
-            default="Field(default=1_048_576, ge=1)",
-            example="1048576",
+            type="int",
+            default=1_048_576,
+            ge=1,
             doc="Largest request body accepted; a larger one gets 413 before it is read.",
         ),
         Setting(
             name="max_request_header_bytes",
-            annotation="int",
-            default="Field(default=16_384, ge=1024)",
-            example="16384",
+            type="int",
+            default=16_384,
+            ge=1024,
             doc="Largest total size of a request's headers; larger ones get 431.",
         ),
         Setting(
             name="shutdown_drain_seconds",
-            annotation="float",
-            default="Field(default=5.0, ge=0)",
-            example="5",
+            type="float",
+            default=5.0,
+            ge=0,
             doc="After SIGTERM: seconds of answering not-ready while still serving everything.",
         ),
         Setting(
             name="shutdown_timeout_seconds",
-            annotation="int",
-            default="Field(default=10, ge=0)",
-            example="10",
+            type="int",
+            default=10,
+            ge=0,
             doc="Then: seconds requests in flight get to finish before they are cancelled.",
         ),
         Setting(
             name="postgres_password",
-            annotation="str",
             app=False,
             secret=True,
             example="change-me",
@@ -443,7 +522,6 @@ CORE = Module(
         ),
         Setting(
             name="app_db_password",
-            annotation="str",
             app=False,
             secret=True,
             example="change-me",
@@ -452,7 +530,7 @@ CORE = Module(
         ),
         Setting(
             name="http_port",
-            annotation="int",
+            type="int",
             app=False,
             example="{http_port}",
             local="{http_port}",
@@ -493,50 +571,45 @@ AUTH = Module(
     settings=(
         Setting(
             name="access_token_minutes",
-            annotation="int",
-            default="Field(default=15, ge=1)",
-            example="15",
+            type="int",
+            default=15,
+            ge=1,
             doc="Lifetime of an access token (a JWT).",
         ),
         Setting(
             name="refresh_token_days",
-            annotation="int",
-            default="Field(default=14, ge=1)",
-            example="14",
+            type="int",
+            default=14,
+            ge=1,
             doc="Lifetime of a refresh token; each use replaces it with a new one.",
         ),
         Setting(
             name="jwt_issuer",
-            annotation="str",
-            default='"{project_slug}"',
-            example="{project_slug}",
+            default="{project_slug}",
             doc="The iss claim this service writes into tokens and insists on reading.",
         ),
         Setting(
             name="jwt_audience",
-            annotation="str",
-            default='"{project_slug}"',
-            example="{project_slug}",
+            default="{project_slug}",
             doc="The aud claim this service writes into tokens and insists on reading.",
         ),
         Setting(
             name="login_lockout_failures",
-            annotation="int",
-            default="Field(default=5, ge=1)",
-            example="5",
+            type="int",
+            default=5,
+            ge=1,
             doc="Wrong passwords in a row after which an account is locked for a while.",
         ),
         Setting(
             name="login_lockout_seconds",
-            annotation="int",
-            default="Field(default=60, ge=1)",
-            example="60",
+            type="int",
+            default=60,
+            ge=1,
             doc="The first lock; each further wrong password doubles it, up to an hour.",
         ),
         Setting(
             name="first_superuser_email",
-            annotation="str | None",
-            default="None",
+            default=None,
             example="admin@example.com",
             local="{author_email}",
             doc="Admin the migrate step creates if missing (with the password below).",
@@ -544,8 +617,8 @@ AUTH = Module(
         ),
         Setting(
             name="first_superuser_password",
-            annotation="SecretStr | None",
-            default="None",
+            type="SecretStr",
+            default=None,
             example="change-me",
             local="{secrets[first_superuser_password]}",
             secret=True,
@@ -617,16 +690,13 @@ REDIS = Module(
     settings=(
         Setting(
             name="redis_url",
-            annotation="str",
-            default='"redis://localhost:6379/0"',
-            example="redis://localhost:6379/0",
+            default="redis://localhost:6379/0",
             local="redis://localhost:6379/0",
             doc="Redis, shared by every module that uses it.",
         ),
         Setting(
             name="test_redis_url",
-            annotation="str | None",
-            default="None",
+            default=None,
             example="redis://localhost:6379/15",
             local="redis://localhost:6379/15",
             doc="Redis the tests use; defaults to REDIS_URL. Keys get a per-test prefix.",
@@ -634,16 +704,13 @@ REDIS = Module(
         ),
         Setting(
             name="redis_key_prefix",
-            annotation="str",
-            default='"{project_slug}"',
-            example="{project_slug}",
+            default="{project_slug}",
             doc="Prefix of every key, so that services can share one Redis.",
         ),
         Setting(
             name="redis_timeout_seconds",
-            annotation="float",
-            default="0.25",
-            example="0.25",
+            type="float",
+            default=0.25,
             doc="Seconds a Redis command may take before it counts as Redis being down.",
         ),
     ),
@@ -655,22 +722,20 @@ REDIS = Module(
             provides="app.redis:RedisGuard",
         ),
     ),
-    compose_services={
-        "redis": {
-            "image": "redis:7-alpine",
-            "command": ["redis-server", "--save", "", "--appendonly", "no"],
-            # Published on loopback for `make run` and `make test` outside compose.
-            "ports": ["127.0.0.1:6379:6379"],
-            "healthcheck": {
-                "test": ["CMD", "redis-cli", "ping"],
-                "interval": "5s",
-                "timeout": "3s",
-                "retries": 10,
-            },
-        }
-    },
+    compose_services="""
+        redis:
+          image: redis:7-alpine
+          command: ["redis-server", "--save", "", "--appendonly", "no"]
+          # Published on loopback for `make run` and `make test` outside compose.
+          ports:
+            - "127.0.0.1:6379:6379"
+          healthcheck:
+            test: ["CMD", "redis-cli", "ping"]
+            interval: 5s
+            timeout: 3s
+            retries: 10
+    """,
     compose_env={"REDIS_URL": "redis://redis:6379/0"},
-    api_depends_on=("redis",),
     test_plugins=("tests.plugins.redis",),
     package="app.redis",
     files=(
@@ -696,16 +761,15 @@ CACHE = Module(
     settings=(
         Setting(
             name="cache_enabled",
-            annotation="bool",
-            default="True",
-            example="true",
+            type="bool",
+            default=True,
             doc="Switch the cache off without touching code (reads go to the database).",
         ),
         Setting(
             name="cache_default_ttl",
-            annotation="int",
-            default="Field(default=300, ge=1)",
-            example="300",
+            type="int",
+            default=300,
+            ge=1,
             doc="Seconds a cached value lives unless the caller says otherwise.",
         ),
     ),
@@ -743,9 +807,8 @@ RATE_LIMIT = Module(
     settings=(
         Setting(
             name="rate_limit_enabled",
-            annotation="bool",
-            default="True",
-            example="true",
+            type="bool",
+            default=True,
             doc="Switch every rate limit off (e.g. behind a gateway that limits already).",
         ),
     ),
@@ -773,8 +836,6 @@ RATE_LIMIT = Module(
     },
 )
 
-_APP_READY = {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
-
 CELERY = Module(
     name="celery",
     question="with_celery",
@@ -785,73 +846,60 @@ CELERY = Module(
     settings=(
         Setting(
             name="celery_broker_url",
-            annotation="str | None",
-            default="None",
+            default=None,
             example="redis://localhost:6379/1",
             local="redis://localhost:6379/1",
             doc="Celery's broker and result backend; defaults to REDIS_URL.",
         ),
         Setting(
             name="celery_task_time_limit",
-            annotation="int",
-            default="Field(default=300, ge=1)",
-            example="300",
+            type="int",
+            default=300,
+            ge=1,
             doc="Seconds after which a task is killed (a soft limit warns 10% earlier).",
         ),
         Setting(
             name="celery_retry_backoff_max",
-            annotation="int",
-            default="Field(default=60, ge=1)",
-            example="60",
+            type="int",
+            default=60,
+            ge=1,
             doc="Longest wait, in seconds, before a task that met a transient error retries.",
         ),
     ),
-    compose_app_services={
-        "worker": {
-            "command": [
-                "celery",
-                "-A",
-                "app.worker.celery_app",
-                "worker",
-                "--loglevel",
-                "INFO",
-            ],
-            "depends_on": {
-                **_APP_READY,
-                "migrate": {"condition": "service_completed_successfully"},
-            },
-            "healthcheck": {
-                "test": [
-                    "CMD-SHELL",
-                    "celery -A app.worker.celery_app inspect ping -d celery@$$HOSTNAME",
-                ],
-                "interval": "30s",
-                "timeout": "10s",
-                "start_period": "20s",
-                "retries": 3,
-            },
-        },
-        "beat": {
-            "command": [
-                "celery",
-                "-A",
-                "app.worker.celery_app",
-                "beat",
-                "--schedule",
-                "/tmp/celerybeat-schedule",
-                "--loglevel",
-                "INFO",
-            ],
-            "depends_on": _APP_READY,
-            # Beat is PID 1 of its container; alive is all a scheduler can be checked for.
-            "healthcheck": {
-                "test": ["CMD", "python", "-c", "import os; os.kill(1, 0)"],
-                "interval": "30s",
-                "timeout": "5s",
-                "retries": 3,
-            },
-        },
-    },
+    compose_app_services="""
+        worker:
+          <<: *app
+          command: ["celery", "-A", "app.worker.celery_app", "worker", "--loglevel", "INFO"]
+          depends_on:
+            db:
+              condition: service_healthy
+            redis:
+              condition: service_healthy
+            migrate:
+              condition: service_completed_successfully
+          healthcheck:
+            test: ["CMD-SHELL", "celery -A app.worker.celery_app inspect ping -d celery@$$HOSTNAME"]
+            interval: 30s
+            timeout: 10s
+            start_period: 20s
+            retries: 3
+
+        beat:
+          <<: *app
+          command: ["celery", "-A", "app.worker.celery_app", "beat",
+                    "--schedule", "/tmp/celerybeat-schedule", "--loglevel", "INFO"]
+          depends_on:
+            db:
+              condition: service_healthy
+            redis:
+              condition: service_healthy
+          # Beat is PID 1 of its container; alive is all a scheduler can be checked for.
+          healthcheck:
+            test: ["CMD", "python", "-c", "import os; os.kill(1, 0)"]
+            interval: 30s
+            timeout: 5s
+            retries: 3
+    """,
     make_targets=(
         MakeTarget(
             "worker",
@@ -903,69 +951,60 @@ MAIL = Module(
     settings=(
         Setting(
             name="smtp_host",
-            annotation="str",
-            default='"localhost"',
-            example="localhost",
+            default="localhost",
             doc="SMTP server that sends the mail (compose runs a catcher, Mailpit).",
         ),
         Setting(
             name="smtp_port",
-            annotation="int",
-            default="Field(default=1025, ge=1, le=65535)",
-            example="1025",
+            type="int",
+            default=1025,
+            ge=1,
+            le=65535,
             doc="Its port: 1025 for the local catcher, usually 587 in production.",
         ),
         Setting(
             name="smtp_username",
-            annotation="str | None",
-            default="None",
-            example="",
+            default=None,
             doc="Login for the SMTP server, if it needs one.",
         ),
         Setting(
             name="smtp_password",
-            annotation="SecretStr | None",
-            default="None",
-            example="",
+            type="SecretStr",
+            default=None,
             doc="Password for that login.",
         ),
         Setting(
             name="smtp_starttls",
-            annotation="bool",
-            default="False",
-            example="false",
+            type="bool",
+            default=False,
             doc="Upgrade the connection with STARTTLS (production servers want it).",
         ),
         Setting(
             name="mail_from",
-            annotation="str",
-            default='"{project_slug} <no-reply@example.com>"',
-            example="{project_slug} <no-reply@example.com>",
+            default="{project_slug} <no-reply@example.com>",
             doc="Sender of every mail.",
         ),
         Setting(
             name="email_confirmation_url",
-            annotation="str",
-            default='"http://localhost:8000/confirm-email"',
+            default="http://localhost:8000/confirm-email",
             example="https://app.example.com/confirm-email",
             doc="Page the confirmation mail links to (with ?token=); it POSTs it to the API.",
         ),
     ),
-    compose_services={
-        "mailpit": {
-            "image": "axllent/mailpit:v1.21",
-            # The web UI, and SMTP for `make run` and `make worker` outside compose.
-            "ports": ["127.0.0.1:8025:8025", "127.0.0.1:1025:1025"],
-            "healthcheck": {
-                "test": ["CMD", "/mailpit", "readyz"],
-                "interval": "10s",
-                "timeout": "3s",
-                "retries": 5,
-            },
-        }
-    },
+    compose_services="""
+        mailpit:
+          image: axllent/mailpit:v1.21
+          # The web UI, and SMTP for `make run` and `make worker` outside compose.
+          ports:
+            - "127.0.0.1:8025:8025"
+            - "127.0.0.1:1025:1025"
+          healthcheck:
+            test: ["CMD", "/mailpit", "readyz"]
+            interval: 10s
+            timeout: 3s
+            retries: 5
+    """,
     compose_env={"SMTP_HOST": "mailpit", "SMTP_PORT": "1025"},
-    api_depends_on=("mailpit",),
     task_modules=("app.mail.tasks",),
     task_queue="mail",
     # mail_worker (mail through a Celery worker) comes after mail, whose fixture it overrides.

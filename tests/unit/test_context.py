@@ -15,6 +15,7 @@ from context import (
     SLUG_PATTERN,
     answered_yes,
     combination_errors,
+    compose_services,
     derive,
     enabled_modules,
     env_quoted,
@@ -22,19 +23,18 @@ from context import (
     generate_secrets,
     slugify,
 )
-from registry import CORE, MODULES, Module, Router, Setting
+from registry import CORE, MODULES, REQUIRED, Module, Router, Setting
 
 CACHE = Module(
     name="cache",
     question="with_cache",
     summary="Redis cache.",
     dependencies=("redis>=5", "fastapi>=0.123,<1"),
-    settings=(
-        Setting(
-            name="redis_url", annotation="str", doc="Redis.", example="redis://localhost:6379/0"
-        ),
-    ),
-    compose_services={"redis": {"image": "redis:7-alpine"}},
+    settings=(Setting(name="redis_url", doc="Redis.", example="redis://localhost:6379/0"),),
+    compose_services="""
+        redis:
+          image: redis:7-alpine
+    """,
     routers=(Router(module="app.api.v1.cache", prefix="/api/v1"),),
     files=("app/cache/**", "tests/test_cache.py"),
 )
@@ -117,8 +117,9 @@ def test_derive_merges_what_the_enabled_modules_contribute() -> None:
     # A dependency two modules declare is listed once.
     assert on["dependencies"].count("fastapi>=0.123,<1") == 1
     assert on["dependencies"] == sorted(on["dependencies"])
-    assert on["compose_services"] == {"redis": {"image": "redis:7-alpine"}}
-    assert off["compose_services"] == {}
+    assert on["compose_services"] == ["redis:\n  image: redis:7-alpine"]
+    assert on["api_depends_on"] == ["redis"]
+    assert off["compose_services"] == []
     assert [r.module for r in on["routers"]][-1] == "app.api.v1.cache"
     assert "REDIS_URL" in [v["name"] for v in on["env_example"]]
     assert "REDIS_URL" not in [v["name"] for v in off["env_example"]]
@@ -133,7 +134,7 @@ def test_secrets_reach_the_local_env_only() -> None:
     assert SECRETS["app_db_password"] in local["DATABASE_URL"]
     assert local["DATABASE_URL"].endswith("@localhost:5432/orders")
     assert not [v for v in example.values() for s in SECRETS.values() if s in v]
-    assert all(s.secret is False or s.example == "change-me" for s in CORE.settings)
+    assert all(s.secret is False or s.env_example == "change-me" for s in CORE.settings)
 
 
 def test_derive_tolerates_questions_not_answered_yet() -> None:
@@ -159,7 +160,7 @@ def test_registry_is_consistent() -> None:
     for setting in CORE.settings:
         # Each doc becomes a docstring in app/core/settings.py and must fit the line limit.
         assert len(setting.doc) <= 88, setting.name
-        assert setting.app or setting.default is None
+        assert setting.app or setting.required
 
 
 def test_defaults_may_use_the_answers() -> None:
@@ -214,7 +215,9 @@ def test_shared_modules_are_on_when_any_module_implies_them() -> None:
     # Declared once, contributed once, whichever of the two asks for it.
     both = derive({**ANSWERS, "with_cache": True, "with_rate_limit": True}, MODULES, SECRETS)
     assert both["modules"] == ["core", "redis", "cache", "rate_limit"]
-    assert list(both["compose_services"]) == ["redis"]
+    assert [compose_services(text) for text in both["compose_services"]] == [
+        compose_services(MODULES["redis"].compose_services)
+    ]
     assert both["api_depends_on"] == ["redis"]
     assert [v["name"] for v in both["env_example"]].count("REDIS_URL") == 1
     assert "app/redis.py" in derive(ANSWERS, MODULES, SECRETS)["excluded_paths"].splitlines()
@@ -228,7 +231,9 @@ def test_workers_get_their_tasks_queues_and_targets_from_the_registry() -> None:
     assert both["task_modules"] == ["app.worker.tasks", "app.mail.tasks"]
     assert both["task_routes"] == {"app.mail.tasks.*": "mail"}
     assert celery_only["task_routes"] == {}
-    assert list(both["compose_app_services"]) == ["worker", "beat"]
+    assert [list(compose_services(text)) for text in both["compose_app_services"]] == [
+        ["worker", "beat"]
+    ]
     assert [t.name for t in both["make_targets"]] == ["worker", "beat", "events"]
     # Mail's Celery task is a file of both modules: gone when either is off.
     assert "app/mail/tasks.py" in mail_only["excluded_paths"].splitlines()
@@ -345,7 +350,7 @@ def test_env_holds_only_per_project_settings_and_every_required_one() -> None:
     assert [v["name"] for v in derived["env_example"]] == [s.env for s in settings]
     assert all(v["line"] for v in derived["env_local"] + derived["env_example"])
     # A required field must be set somewhere: .env is where a developer gets it.
-    assert [s.env for s in settings if s.app and s.default is None and s.local is None] == []
+    assert [s.env for s in settings if s.app and s.required and s.local is None] == []
     # Settings with a default in code stay out of .env, so that a changed default applies.
     assert "LOG_LEVEL" not in [v["name"] for v in derived["env_local"]]
     assert "DB_POOL_SIZE" not in [v["name"] for v in derived["env_local"]]
@@ -437,3 +442,108 @@ def test_every_test_plugin_is_a_file_of_its_module() -> None:
             assert (Path(__file__).parents[2] / "template" / path).is_file(), path
             if module is not CORE:
                 assert path in module.owned, path
+
+
+@pytest.mark.parametrize(
+    ("setting", "annotation", "default", "example"),
+    [
+        (Setting(name="key", doc=".", type="SecretStr"), "SecretStr", None, ""),
+        (Setting(name="url", doc="."), "str", None, ""),
+        (Setting(name="url", doc=".", default=None), "str | None", "None", ""),
+        (
+            Setting(name="password", doc=".", type="SecretStr", default=None),
+            "SecretStr | None",
+            "None",
+            "",
+        ),
+        (
+            Setting(name="log_format", doc=".", choices=("json", "console"), default="json"),
+            'Literal["json", "console"]',
+            '"json"',
+            "json",
+        ),
+        (
+            Setting(name="gc_threshold", doc=".", type="int", default=50_000, ge=700),
+            "int",
+            "Field(default=50_000, ge=700)",
+            "50000",
+        ),
+        (
+            Setting(name="port", doc=".", type="int", default=1025, ge=1, le=65535),
+            "int",
+            "Field(default=1025, ge=1, le=65_535)",
+            "1025",
+        ),
+        (
+            Setting(name="timeout", doc=".", type="float", default=3.0, gt=0),
+            "float",
+            "Field(default=3.0, gt=0)",
+            "3",
+        ),
+        (Setting(name="seconds", doc=".", type="float", default=0.25), "float", "0.25", "0.25"),
+        (Setting(name="enabled", doc=".", type="bool", default=True), "bool", "True", "true"),
+        (Setting(name="starttls", doc=".", type="bool", default=False), "bool", "False", "false"),
+        (Setting(name="origins", doc=".", type="list[str]", default=[]), "list[str]", "[]", "[]"),
+        (
+            Setting(name="hosts", doc=".", type="list[str]", default=["a", "b"]),
+            "list[str]",
+            '["a", "b"]',
+            '["a", "b"]',
+        ),
+        (
+            Setting(name="prefix", doc=".", default="{project_slug}"),
+            "str",
+            '"{project_slug}"',
+            "{project_slug}",
+        ),
+        (Setting(name="quote", doc=".", default='say "hi"'), "str", """'say "hi"'""", 'say "hi"'),
+    ],
+)
+def test_a_settings_field_is_written_from_its_data(
+    setting: Setting, annotation: str, default: str | None, example: str
+) -> None:
+    assert setting.annotation == annotation
+    assert setting.default_source == default
+    assert setting.required is (default is None)
+    assert setting.env_example == example
+
+
+def test_an_explicit_example_wins_over_the_default() -> None:
+    setting = Setting(
+        name="log_format",
+        doc=".",
+        choices=("json", "console"),
+        default="json",
+        example="console",
+    )
+
+    assert setting.env_example == "console"
+    assert Setting(name="x", doc=".").default is REQUIRED
+
+
+# Services the compose file itself declares, which a module's services may depend on.
+FILE_SERVICES = frozenset({"db", "migrate", "api"})
+
+
+def test_the_compose_yaml_of_every_module_parses_and_names_only_known_services() -> None:
+    declared = {
+        m.name: {*compose_services(m.compose_services), *compose_services(m.compose_app_services)}
+        for m in [CORE, *MODULES.values()]
+    }
+    names = [name for services in declared.values() for name in services]
+    assert len(names) == len(set(names)), "a service is declared twice"
+    assert FILE_SERVICES.isdisjoint(names)
+    for module in [CORE, *MODULES.values()]:
+        # What a module's services may wait for: the file's, its own, and those of the
+        # modules that are on whenever it is.
+        known = FILE_SERVICES | declared[module.name]
+        known |= {n for other in (*module.implies, *module.requires) for n in declared[other]}
+        services = compose_services(module.compose_services)
+        app_services = compose_services(module.compose_app_services)
+        for name, service in {**services, **app_services}.items():
+            assert isinstance(service, dict), name
+            assert set(service.get("depends_on", {})) <= known, name
+            assert "healthcheck" in service, name
+        # Those of the app's image extend x-app; the others run an image of their own.
+        assert all(s.get("build") == "." for s in app_services.values()), module.name
+        assert all("image" in s and "build" not in s for s in services.values()), module.name
