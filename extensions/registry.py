@@ -171,6 +171,11 @@ class Module:
     holds blocks that test `"<name>" in modules`; tests/unit/test_footprint.py fails when a
     template mentions a module in a file that is neither among its `files` nor in its
     `touches`, or when a `touches` entry names a file that does not mention it.
+
+    `marks` are regular expressions of what else only the module writes: the names its code
+    defines that no other field declares (`CurrentUser`), its URLs and its words in prose
+    (`rate limit`). A module that is off leaves none of them, nor anything else its entry
+    names (tests/traces.py derives the rest: its packages, settings, distributions, ...).
     """
 
     name: str
@@ -203,6 +208,7 @@ class Module:
     files: tuple[str, ...] = ()
     files_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
     touches: dict[str, str] = field(default_factory=dict)
+    marks: tuple[str, ...] = ()
 
     @property
     def owned(self) -> tuple[str, ...]:
@@ -608,6 +614,14 @@ AUTH = Module(
             " the auth part of rate limiting and mail, and its lines in the layout tree."
         ),
     },
+    marks=(
+        # The code's own names, its URLs and its words in prose. Not "auth" alone
+        # (author_name), "user" (the Dockerfile's USER) or Swagger UI's OAuth2 redirect
+        # page (every docs page has one).
+        r"(?i:jwt|argon|first.superuser|refresh.token|oauth2(?!.?redirect)|/auth/|/users)",
+        r"(?i:hashed_password|owner_id|\bowners?\b)",
+        r"\busers\b|CurrentUser",
+    ),
 )
 
 REDIS = Module(
@@ -771,6 +785,7 @@ RATE_LIMIT = Module(
         ),
         "README.md.jinja": 'The "Rate limiting" section and its lines in the layout tree.',
     },
+    marks=(r"(?i:rate.?limit)",),
 )
 
 _APP_READY = {"db": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
@@ -892,6 +907,7 @@ CELERY = Module(
             " its lines in the layout tree."
         ),
     },
+    marks=("async_task",),
 )
 
 MAIL = Module(
@@ -993,6 +1009,7 @@ MAIL = Module(
             " tasks, and its lines in the layout tree."
         ),
     },
+    marks=(r"(?i:smtp)", "MailService"),
 )
 
 # Optional modules, keyed by name, in the order their lifespan hooks run. Each is switched
