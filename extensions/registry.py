@@ -58,16 +58,15 @@ class Setting:
 
 @dataclass(frozen=True)
 class Router:
-    """An `APIRouter` that the application mounts: `from <module> import <attr>`."""
+    """An `APIRouter` that the application mounts: `from <module> import router`."""
 
     module: str
     prefix: str = ""
-    attr: str = "router"
 
     @property
     def alias(self) -> str:
         """A unique local name for the import in the router wiring module."""
-        return self.module.rsplit(".", 1)[-1] + "_" + self.attr
+        return self.module.rsplit(".", 1)[-1] + "_router"
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,7 @@ class Module:
     the module owns: when the module is off they are excluded from the render, so no trace
     of it is left behind. `files_with` are files the module owns that only exist when another
     module is on too, keyed by that module (mail's Celery task): they are excluded when
-    either is off. `requires` names modules that must be on with it and `conflicts`
-    names modules that cannot be; both are checked before anything is written.
+    either is off.
 
     `models` are `module:Class` paths that `app/models/__init__.py` imports so that Alembic
     sees them; `lifespan` hooks run in the app's lifespan, in registry order.
@@ -181,8 +179,6 @@ class Module:
     name: str
     summary: str
     question: str | None = None
-    requires: tuple[str, ...] = ()
-    conflicts: tuple[str, ...] = ()
     implies: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     dev_dependencies: tuple[str, ...] = ()
