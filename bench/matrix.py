@@ -131,7 +131,7 @@ def summary(results: dict[str, Any]) -> str:
     shape = results.get("matrix") or matrix_shape()
     lines = [
         f"module questions: {shape['toggles']}, rows (strength {shape['strength']}): "
-        f"{shape['rows']}, refused by the registry: {len(results['refused'])}, "
+        f"{shape['rows']}, "
         f"fully tested: {len(renders) - len(failed)} passed, {len(failed)} failed",
         f"wall time: {results['wall_seconds']:.0f} s, {budget(results)} "
         f"({'cold' if results.get('cold') else 'warm'} caches, {results.get('workers')} workers)",
@@ -168,7 +168,7 @@ def report(results: dict[str, Any]) -> str:
         f"{shape['strength']} module questions, all off, the defaults and all on. With more "
         "modules it would have "
         + ", ".join(f"{rows} rows for {n}" for n, rows in shape["growth"].items())
-        + f". Refused by the registry: {len(results['refused'])}. Rendered and fully tested: "
+        + f". Rendered and fully tested: "
         f"{len(renders)}, of which {len(renders) - len(failed)} passed and {len(failed)} failed.",
         "- Python versions, spread so that every pair of values of any two options is tested "
         "together: " + ", ".join(f"{v} in {n}" for v, n in sorted(pythons.items())) + ".",
@@ -198,9 +198,6 @@ def report(results: dict[str, Any]) -> str:
         modules = name.split("@")[0]
         python = render["answers"]["python_version"]
         lines.append(f"| {modules} | {python} | " + " | ".join(cells) + f" | {result} |")
-    if results["refused"]:
-        lines += ["", "Refused before anything is written:", ""]
-        lines += [f"- {_on(r['answers'])}: {' '.join(r['errors'])}" for r in results["refused"]]
     if failed:
         lines += ["", "Failed tests:", ""]
         for name in failed:
@@ -219,10 +216,6 @@ def _cell(record: dict[str, Any] | None) -> str:
     mark = "ok" if record["outcome"] == "passed" else "**FAIL**"
     detail = f"{record['summary']}, " if "summary" in record else ""
     return f"{mark} ({detail}{record['seconds']:.1f} s)"
-
-
-def _on(answers: dict[str, Any]) -> str:
-    return "+".join(k.removeprefix("with_") for k, v in answers.items() if v is True) or "bare"
 
 
 def _duration(seconds: float) -> str:

@@ -73,16 +73,7 @@ def modules_table() -> str:
         return f"(on when {alternatives([code(n) for n in implied_by[module.name]])} is)"
 
     def relations(module: Module) -> str:
-        parts = [
-            f"{word} {codes(names)}"
-            for word, names in (
-                ("requires", module.requires),
-                ("conflicts with", module.conflicts),
-                ("implies", module.implies),
-            )
-            if names
-        ]
-        return "; ".join(parts)
+        return f"implies {codes(module.implies)}" if module.implies else ""
 
     return table(
         ("module", "question", "summary", "requires / conflicts / implies", "dependencies"),

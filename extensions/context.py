@@ -78,27 +78,6 @@ def enabled_modules(answers: Mapping[str, Any], modules: Mapping[str, Module]) -
     return [CORE, *(m for m in modules.values() if m.name in on)]
 
 
-def combination_errors(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> list[str]:
-    """Why this set of modules cannot be rendered; empty when it can."""
-    on = {m.name for m in enabled_modules(answers, modules)}
-    errors: list[str] = []
-    for module in modules.values():
-        if module.name not in on:
-            continue
-        for needed in module.requires:
-            if needed not in on:
-                question = modules[needed].question
-                errors.append(f"{module.name} needs {needed}: answer {question}=true.")
-    clashes = {
-        tuple(sorted((module.name, clash)))
-        for module in modules.values()
-        for clash in module.conflicts
-        if module.name in on and clash in on
-    }
-    errors += [f"{a} and {b} cannot be on together." for a, b in sorted(clashes)]
-    return errors
-
-
 def excluded_paths(answers: Mapping[str, Any], modules: Mapping[str, Module]) -> str:
     """The file patterns of the modules that are off, one per line for `_exclude`."""
     return "\n".join(off_patterns(answers, modules))
@@ -310,7 +289,6 @@ def derive(
             compose_yaml(m.compose_services) for m in chosen if m.compose_services
         ],
         "excluded_paths": excluded_paths(answers, modules),
-        "combination_errors": " ".join(combination_errors(answers, modules)),
     }
 
 

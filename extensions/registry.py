@@ -144,16 +144,15 @@ def env_text(value: object) -> str:
 
 @dataclass(frozen=True)
 class Router:
-    """An `APIRouter` that the application mounts: `from <module> import <attr>`."""
+    """An `APIRouter` that the application mounts: `from <module> import router`."""
 
     module: str
     prefix: str = ""
-    attr: str = "router"
 
     @property
     def alias(self) -> str:
         """A unique local name for the import in the router wiring module."""
-        return self.module.rsplit(".", 1)[-1] + "_" + self.attr
+        return self.module.rsplit(".", 1)[-1] + "_router"
 
 
 @dataclass(frozen=True)
@@ -219,8 +218,7 @@ class Module:
     the module owns: when the module is off they are excluded from the render, so no trace
     of it is left behind. `files_with` are files the module owns that only exist when another
     module is on too, keyed by that module (mail's Celery task): they are excluded when
-    either is off. `requires` names modules that must be on with it and `conflicts`
-    names modules that cannot be; both are checked before anything is written.
+    either is off.
 
     `models` are `module:Class` paths that `app/models/__init__.py` imports so that Alembic
     sees them; `lifespan` hooks run in the app's lifespan, in registry order.
@@ -259,13 +257,16 @@ class Module:
     holds blocks that test `"<name>" in modules`; tests/unit/test_footprint.py fails when a
     template mentions a module in a file that is neither among its `files` nor in its
     `touches`, or when a `touches` entry names a file that does not mention it.
+
+    `marks` are regular expressions of what else only the module writes: the names its code
+    defines that no other field declares (`CurrentUser`), its URLs and its words in prose
+    (`rate limit`). A module that is off leaves none of them, nor anything else its entry
+    names (tests/traces.py derives the rest: its packages, settings, distributions, ...).
     """
 
     name: str
     summary: str
     question: str | None = None
-    requires: tuple[str, ...] = ()
-    conflicts: tuple[str, ...] = ()
     implies: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     dev_dependencies: tuple[str, ...] = ()
@@ -290,6 +291,7 @@ class Module:
     files: tuple[str, ...] = ()
     files_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
     touches: dict[str, str] = field(default_factory=dict)
+    marks: tuple[str, ...] = ()
 
     @property
     def owned(self) -> tuple[str, ...]:
@@ -681,6 +683,14 @@ AUTH = Module(
             " the auth part of rate limiting and mail, and its lines in the layout tree."
         ),
     },
+    marks=(
+        # The code's own names, its URLs and its words in prose. Not "auth" alone
+        # (author_name), "user" (the Dockerfile's USER) or Swagger UI's OAuth2 redirect
+        # page (every docs page has one).
+        r"(?i:jwt|argon|first.superuser|refresh.token|oauth2(?!.?redirect)|/auth/|/users)",
+        r"(?i:hashed_password|owner_id|\bowners?\b)",
+        r"\busers\b|CurrentUser",
+    ),
 )
 
 REDIS = Module(
@@ -834,6 +844,7 @@ RATE_LIMIT = Module(
         ),
         "README.md.jinja": 'The "Rate limiting" section and its lines in the layout tree.',
     },
+    marks=(r"(?i:rate.?limit)",),
 )
 
 CELERY = Module(
@@ -940,6 +951,7 @@ CELERY = Module(
             " its lines in the layout tree."
         ),
     },
+    marks=("async_task",),
 )
 
 MAIL = Module(
@@ -1032,6 +1044,7 @@ MAIL = Module(
             " tasks, and its lines in the layout tree."
         ),
     },
+    marks=(r"(?i:smtp)", "MailService"),
 )
 
 # Optional modules, keyed by name, in the order their lifespan hooks run. Each is switched

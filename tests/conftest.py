@@ -359,9 +359,6 @@ class MatrixResults:
                 name: {"answers": answers_of(name), "stages": stages}
                 for name, stages in self.renders.items()
             },
-            "refused": [
-                {"answers": dict(c.answers), "errors": list(c.errors)} for c in MATRIX.refused
-            ],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -10,10 +10,7 @@ new module joins the matrix without a change to the tests:
   modules, not with 2^n (tests/unit/test_matrix.py checks it for 5, 10 and 15);
 - a question with `choices` (the Python version, say) is a *neutral* option: it changes
   no code path, so it is not multiplied out. Each row gets a value of it instead, chosen
-  so that every pair of values of any two options appears together in some row;
-- answers the registry declares impossible (`requires`, `conflicts`) are *refused*:
-  rendering them must fail with the registry's message. Each value or pair of values of
-  the toggles that no valid answers can hold is refused once, with every other toggle off.
+  so that every pair of values of any two options appears together in some row.
 """
 
 from __future__ import annotations
@@ -22,15 +19,13 @@ import importlib.util
 import itertools
 import random
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import yaml
-from context import combination_errors, enabled_modules
 from registry import Module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +46,6 @@ class Combination:
     answers: Mapping[str, Any]
     modules: tuple[str, ...]  # the modules answered yes, in registry order
     neutral: tuple[Any, ...] = ()  # the values of the neutral options
-    errors: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -64,22 +58,21 @@ class Matrix:
     toggles: dict[str, str]  # question -> module
     neutral: dict[str, tuple[Any, ...]]  # question -> its choices
     rows: tuple[Combination, ...]
-    refused: tuple[Combination, ...]
     strength: int
-    wanted: frozenset[tuple[Value, ...]]  # the toggle tuples of `strength` valid answers hold
-    wanted_pairs: frozenset[Pair]  # every pair of option values valid answers can hold
+    wanted: frozenset[tuple[Value, ...]]  # every tuple of `strength` toggle values
+    wanted_pairs: frozenset[Pair]  # every pair of values of two options
 
     def row(self, name: str) -> Combination:
         return next(r for r in self.rows if r.name == name)
 
     def uncovered(self) -> set[tuple[Value, ...]]:
-        """Toggle tuples that valid answers can hold but that no row holds."""
+        """Toggle tuples that no row holds."""
         order = {q: i for i, q in enumerate(self.toggles)}
         held = {t for row in self.rows for t in _tuples(row.answers, order, self.strength)}
         return set(self.wanted) - held
 
     def uncovered_pairs(self) -> set[Pair]:
-        """Pairs of option values that valid answers can hold but that no row holds."""
+        """Pairs of option values that no row holds."""
         return set(self.wanted_pairs) - {p for row in self.rows for p in _pairs(row.answers)}
 
 
@@ -91,7 +84,7 @@ def load(root: Path = REPO_ROOT) -> Matrix:
 
 
 def synthetic(toggles: int) -> tuple[dict[str, Any], dict[str, Module]]:
-    """Questions and a registry of `toggles` unconstrained modules, beside copier.yml's
+    """Questions and a registry of `toggles` modules, beside copier.yml's
     neutral options: what the matrix would be with that many modules."""
     names = [f"m{i}" for i in range(toggles)]
     modules = {n: Module(name=n, question=f"with_{n}", summary="") for n in names}
@@ -115,101 +108,40 @@ def build(
         for name, spec in questions.items()
         if isinstance(spec, dict) and "choices" in spec
     }
-    space = _Space(tuple(toggles), modules)
     strength = min(strength, len(toggles))
     defaults = {q: bool(spec.get("default")) for q, spec in questions.items() if q in toggles}
     seeds = [dict.fromkeys(toggles, False), defaults, dict.fromkeys(toggles, True)]
-    covering = _cover_tuples(space, strength, [s for s in seeds if space.valid(s)])
-    wanted_pairs = _wanted_pairs(space, neutral)
+    covering = _cover_tuples(tuple(toggles), strength, seeds)
+    wanted_pairs = _wanted_pairs(tuple(toggles), neutral)
     rows = _cover_pairs(covering, neutral, wanted_pairs)
     return Matrix(
         toggles,
         neutral,
         tuple(_combination(answers, modules, values) for answers, values in rows),
-        tuple(space.refused()),
         strength,
-        frozenset(space.tuples(strength)),
+        frozenset(_all_tuples(tuple(toggles), strength)),
         frozenset(wanted_pairs),
     )
 
 
-class _Space:
-    """The toggles and the registry's constraints on them."""
-
-    def __init__(self, toggles: Sequence[str], modules: Mapping[str, Module]) -> None:
-        self.toggles = toggles
-        self.modules = modules
-        self.complete = cache(self._complete)
-
-    def errors(self, answers: Mapping[str, bool]) -> list[str]:
-        return combination_errors(answers, self.modules)
-
-    def valid(self, answers: Mapping[str, bool]) -> bool:
-        return not self.errors(answers)
-
-    def _complete(self, fixed: frozenset[Value]) -> tuple[Value, ...] | None:
-        """Valid answers holding `fixed`, or None if there are none: the other toggles off,
-        but for those switched on because a module that is on needs them. `requires`
-        and `conflicts` are the registry's only constraints, so a conflict left is final."""
-        answers = dict.fromkeys(self.toggles, False) | dict(fixed)
-        for _ in range(len(self.toggles) + 1):
-            if not self.errors(answers):
-                return tuple(answers.items())
-            enabled = enabled_modules(answers, self.modules)
-            on = {m.name for m in enabled}
-            missing = {n for m in enabled for n in m.requires if n not in on}
-            helpers = [
-                q
-                for q in self.toggles
-                if not answers[q]
-                and q not in dict(fixed)
-                and {self.modules[self._module(q)].name, *self.modules[self._module(q)].implies}
-                & missing
-            ]
-            if not helpers:
-                return None
-            answers[helpers[0]] = True
-        return None
-
-    def _module(self, question: str) -> str:
-        return next(m.name for m in self.modules.values() if m.question == question)
-
-    def feasible(self, fixed: Mapping[str, bool]) -> bool:
-        return self.complete(frozenset(fixed.items())) is not None
-
-    def tuples(self, size: int) -> set[tuple[Value, ...]]:
-        """Every `size` toggle values (in toggle order) that valid answers can hold."""
-        return {
-            values
-            for questions in itertools.combinations(self.toggles, size)
-            for answers in itertools.product((False, True), repeat=size)
-            if self.feasible(dict(values := tuple(zip(questions, answers, strict=True))))
-        }
-
-    def refused(self) -> Iterable[Combination]:
-        """One combination per value or pair of values that no valid answers hold."""
-        impossible: list[dict[str, bool]] = []
-        for size in (1, 2):
-            for questions in itertools.combinations(self.toggles, size):
-                for answers in itertools.product((False, True), repeat=size):
-                    fixed = dict(zip(questions, answers, strict=True))
-                    smaller = any(f.items() <= fixed.items() for f in impossible)
-                    if not smaller and not self.feasible(fixed):
-                        impossible.append(fixed)
-        for fixed in impossible:
-            answers = dict.fromkeys(self.toggles, False) | fixed
-            yield _combination(answers, self.modules, (), tuple(self.errors(answers)))
+def _all_tuples(toggles: Sequence[str], size: int) -> set[tuple[Value, ...]]:
+    """Every `size` toggle values, in toggle order."""
+    return {
+        tuple(zip(questions, answers, strict=True))
+        for questions in itertools.combinations(toggles, size)
+        for answers in itertools.product((False, True), repeat=size)
+    }
 
 
 def _cover_tuples(
-    space: _Space, strength: int, seeds: list[dict[str, bool]]
+    toggles: Sequence[str], strength: int, seeds: list[dict[str, bool]]
 ) -> list[dict[str, bool]]:
-    """Rows that hold every feasible tuple of `strength` toggle values: the seeds, then rows
+    """Rows that hold every tuple of `strength` toggle values: the seeds, then rows
     built greedily (AETG): each candidate starts from a tuple not yet held and gives the
     other toggles, in a shuffled order, the value that completes the most such tuples;
     the candidate that brings the most is kept."""
-    order = {q: i for i, q in enumerate(space.toggles)}
-    missing = space.tuples(strength)
+    order = {q: i for i, q in enumerate(toggles)}
+    missing = _all_tuples(toggles, strength)
     rows: list[dict[str, bool]] = []
     rng = random.Random(SEED)
 
@@ -218,12 +150,11 @@ def _cover_tuples(
 
     def candidate(start: tuple[Value, ...]) -> dict[str, bool]:
         answers = dict(start)
-        rest = [q for q in space.toggles if q not in answers]
+        rest = [q for q in toggles if q not in answers]
         rng.shuffle(rest)
         for question in rest:
-            options = [v for v in (False, True) if space.feasible(answers | {question: v})]
             answers[question] = max(
-                options,
+                (False, True),
                 key=lambda v: (_gain(answers, question, v, order, strength, missing), rng.random()),
             )
         return dict(sorted(answers.items(), key=lambda kv: order[kv[0]]))
@@ -291,28 +222,24 @@ def _cover_pairs(
     return rows
 
 
-def _wanted_pairs(space: _Space, neutral: Mapping[str, tuple[Any, ...]]) -> set[Pair]:
-    """Every pair of option values that valid answers can hold: a neutral value goes with
-    any valid toggles."""
-    values = [(q, v) for q, v in itertools.chain(*space.tuples(1))]
+def _wanted_pairs(toggles: Sequence[str], neutral: Mapping[str, tuple[Any, ...]]) -> set[Pair]:
+    """Every pair of values of two options."""
+    values = [(q, v) for q in toggles for v in (False, True)]
     values += [(q, v) for q, choices in neutral.items() for v in choices]
     return {
         pair
         for pair in itertools.combinations(sorted(values, key=_key), 2)
         if pair[0][0] != pair[1][0]
-        and (pair[0][0] in neutral or pair[1][0] in neutral or space.feasible(dict(pair)))
     }
 
 
 def _combination(
     answers: Mapping[str, Any],
     modules: Mapping[str, Module],
-    neutral: Mapping[str, Any] | tuple[Any, ...],
-    errors: tuple[str, ...] = (),
+    neutral: Mapping[str, Any],
 ) -> Combination:
     on = tuple(m.name for m in modules.values() if m.question and answers.get(m.question))
-    values = tuple(neutral.values()) if isinstance(neutral, Mapping) else neutral
-    return Combination(dict(answers), on, values, errors)
+    return Combination(dict(answers), on, tuple(neutral.values()))
 
 
 def _neutral_choices(neutral: Mapping[str, tuple[Any, ...]]) -> list[dict[str, Any]]:

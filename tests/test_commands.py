@@ -288,6 +288,7 @@ def last_json(output: str) -> dict[str, object]:
     return value
 
 
+@pytest.mark.stage("process")
 @pytest.mark.parametrize("render", ["default", "bare"])
 def test_the_readme_creates_an_item_as_shown(
     render: str, variant: Callable[[str], Project]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable
 
@@ -11,28 +10,7 @@ from context import enabled_modules
 from registry import MODULES
 
 from tests.conftest import VARIANTS, Project, answers_of, checked_renders
-
-# What only each module writes. Not "auth" alone (author_name), "superuser" (the database
-# has one), "user" (the Dockerfile's USER), "cache" (.mypy_cache, pip's cache), Swagger
-# UI's OAuth2 redirect page (every docs page has one) or Retry-After (every 503 has one).
-REMNANTS = {
-    "auth": re.compile(
-        r"(?i:jwt|pwdlib|argon|owner_id|first.superuser|refresh.token|oauth2(?!.?redirect)|app\.auth"
-        r"|multipart|email.validator|/auth/|/users|hashed_password|\bowners?\b)"
-        r"|\bUser\b|\busers\b|CurrentUser"
-    ),
-    "cache": re.compile(r"app\.cache|@cached|CacheService|(?i:cache_enabled|cache_default_ttl)"),
-    "rate_limit": re.compile(r"(?i:rate.?limit)"),
-    "redis": re.compile(r"(?i:redis)"),
-    "celery": re.compile(r"(?i:celery)|app\.worker|async_task"),
-    "mail": re.compile(r"(?i:smtp|mailpit|app\.mail|mail_from|MailService)"),
-}
-PATH_WORDS = {
-    "auth": ("auth", "user"),
-    "cache": ("cache",),
-    "rate_limit": ("rate_limit",),
-    "celery": ("celery", "worker"),
-}
+from tests.traces import path_words, trace_pattern
 
 
 def modules_off(renders: list[str]) -> list[tuple[str, str]]:
@@ -56,7 +34,6 @@ def test_every_module_is_off_in_some_variant_and_on_in_another() -> None:
     on = {m.name for variant in VARIANTS for m in enabled_modules(answers_of(variant), MODULES)}
     assert set(MODULES) <= off
     assert set(MODULES) <= on
-    assert set(REMNANTS) == set(MODULES)
 
 
 def _without_secrets(filename: str, line: str) -> str:
@@ -80,14 +57,14 @@ def test_a_module_that_is_off_leaves_no_trace(rendered: Project, module: str) ->
     # The answers file records "with_x: false" on purpose: copier update replays it. The
     # update guide tells how to turn any module on, so it names them all.
     files = [p for p in project.files() if p.name not in {".copier-answers.yml", "updating.md"}]
-    pattern = REMNANTS[module]
+    pattern = trace_pattern(MODULES[module])
     remnants = [
         f"{p.relative_to(project.path)}:{n}: {line.strip()}"
         for p in files
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
         if pattern.search(_without_secrets(p.name, line))
     ]
-    words = PATH_WORDS.get(module, (module,))
+    words = path_words(MODULES[module])
     paths = [str(p.relative_to(project.path)) for p in files]
 
     assert [p for p in paths if any(w in p for w in words)] == []

@@ -14,7 +14,6 @@ from context import (
     FALLBACK_SLUG,
     SLUG_PATTERN,
     answered_yes,
-    combination_errors,
     compose_services,
     derive,
     enabled_modules,
@@ -42,12 +41,9 @@ WORKER = Module(
     name="worker",
     question="with_worker",
     summary="Background jobs.",
-    requires=("cache",),
-    conflicts=("sync",),
     files=("app/worker.py",),
 )
-SYNC = Module(name="sync", question="with_sync", summary="A clashing module.")
-FAKE = {m.name: m for m in (CACHE, WORKER, SYNC)}
+FAKE = {m.name: m for m in (CACHE, WORKER)}
 SECRETS = {
     "secret_key": "s" * 43,
     "postgres_password": "p" * 43,
@@ -94,16 +90,6 @@ def test_files_of_modules_that_are_off_are_excluded() -> None:
         "tests/test_cache.py",
         "app/worker.py",
     ]
-
-
-def test_impossible_combinations_are_explained() -> None:
-    assert combination_errors({"with_cache": True, "with_worker": True}, FAKE) == []
-    assert combination_errors({"with_worker": True}, FAKE) == [
-        "worker needs cache: answer with_cache=true."
-    ]
-    assert combination_errors(
-        {"with_cache": True, "with_worker": True, "with_sync": True}, FAKE
-    ) == ["sync and worker cannot be on together."]
 
 
 def test_derive_merges_what_the_enabled_modules_contribute() -> None:
@@ -156,7 +142,7 @@ def test_registry_is_consistent() -> None:
     for module in MODULES.values():
         # A module nobody asks for must be implied by one that is asked for.
         assert module.question or module.name in implied, f"{module.name} can never be on"
-        assert set(module.requires) | set(module.implies) <= set(MODULES), module.name
+        assert set(module.implies) <= set(MODULES), module.name
     for setting in CORE.settings:
         # Each doc becomes a docstring in app/core/settings.py and must fit the line limit.
         assert len(setting.doc) <= 88, setting.name
@@ -264,10 +250,9 @@ def test_answers_typed_on_the_command_line_count_as_copier_casts_them(
 
 def test_modules_answered_no_on_the_command_line_are_off_while_validating() -> None:
     # Copier validates a question while later answers given with --data are still text.
-    answers = {"with_cache": "false", "with_worker": "true", "with_sync": "false"}
+    answers = {"with_cache": "false", "with_worker": "true"}
 
     assert [m.name for m in enabled_modules(answers, FAKE)] == ["core", "worker"]
-    assert combination_errors(answers, FAKE) == ["worker needs cache: answer with_cache=true."]
 
 
 def test_each_version_of_the_template_uses_its_own_registry(tmp_path: Path) -> None:
