@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from context import compose_services
 from registry import Module
 
 DISTRIBUTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -95,10 +96,10 @@ def _alternatives(module: Module) -> Iterable[str]:
         *module.item_writes.values(),
     ]
     yield from (_name(_last(n)) for n in names)
-    yield from (_any_case(s) for s in module.compose_services)
+    yield from (_any_case(s) for s in compose_services(module.compose_services))
     # The app's own containers are named for their role ("worker"), a word in prose too:
     # their trace is the compose key.
-    yield from (rf"^\s*{re.escape(s)}:" for s in module.compose_app_services)
+    yield from (rf"^\s*{re.escape(s)}:" for s in compose_services(module.compose_app_services))
     for target in module.make_targets:
         yield f"^{re.escape(target.name)}:|make {_word(target.name)}"
     if module.question:

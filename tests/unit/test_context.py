@@ -522,7 +522,7 @@ def test_the_compose_yaml_of_every_module_parses_and_names_only_known_services()
         # What a module's services may wait for: the file's, its own, and those of the
         # modules that are on whenever it is.
         known = FILE_SERVICES | declared[module.name]
-        known |= {n for other in (*module.implies, *module.requires) for n in declared[other]}
+        known |= {n for other in module.implies for n in declared[other]}
         services = compose_services(module.compose_services)
         app_services = compose_services(module.compose_app_services)
         for name, service in {**services, **app_services}.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from context import compose_services
 from registry import MODULES, Module
 
 from tests.footprint import owns, project_path
@@ -25,7 +26,8 @@ def planted(module: Module) -> list[str]:
     lines += [f'    "{d}",' for d in (*module.dependencies, *module.dev_dependencies)]
     lines += [f"class {path.partition(':')[2]}(Base):" for path in module.models]
     lines += [f"    state.{h.field} = {h.provides.partition(':')[2]}()" for h in module.lifespan]
-    lines += [f"  {name}:" for name in (*module.compose_services, *module.compose_app_services)]
+    services = (module.compose_services, module.compose_app_services)
+    lines += [f"  {name}:" for text in services for name in compose_services(text)]
     lines += [f"{t.name}: ## {t.help}" for t in module.make_targets]
     lines += [
         f"def test(x: {alias.partition(':')[2]}) -> None:" for alias in module.item_writes.values()
