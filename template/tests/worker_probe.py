@@ -23,10 +23,11 @@ from redis import Redis
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.settings import Settings, get_settings
+from app.core.settings import Settings
 from app.models.item import Item
 from app.worker.async_task import async_task
 from app.worker.celery_app import celery_app
+from app.worker.state import worker_state
 from app.worker.tasks import ping
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +41,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
     max_retries=2,
 )
 def always_fails(attempts_key: str) -> None:
-    Redis.from_url(get_settings().redis_url).incr(attempts_key)
+    Redis.from_url(worker_state().settings.redis_url).incr(attempts_key)
     msg = "this task always fails"
     raise RuntimeError(msg)
 
@@ -54,7 +55,7 @@ async def write_then_fail(session: AsyncSession, name: str) -> None:
 
 @async_task(name="tests.worker_probe.fails_with", max_retries=2)
 async def fails_with(_: AsyncSession, attempts_key: str, transient: bool) -> None:
-    Redis.from_url(get_settings().redis_url).incr(attempts_key)
+    Redis.from_url(worker_state().settings.redis_url).incr(attempts_key)
     if transient:
         msg = "the database went away"
         raise ConnectionResetError(msg)
@@ -65,7 +66,7 @@ async def fails_with(_: AsyncSession, attempts_key: str, transient: bool) -> Non
 @celery_app.task(name="tests.worker_probe.hangs_the_first_time")
 def hangs_the_first_time(runs_key: str) -> int:
     """Counts its runs; the first one hangs until its worker is killed (or its time limit)."""
-    runs = Redis.from_url(get_settings().redis_url).incr(runs_key)
+    runs = Redis.from_url(worker_state().settings.redis_url).incr(runs_key)
     if runs == 1:
         time.sleep(3600)
     return runs

@@ -50,15 +50,18 @@ async def ensure_first_superuser(settings: Settings, database: Database) -> bool
     return created is not None
 
 
-async def _main() -> None:
-    settings = get_settings()
+async def bootstrap(settings: Settings) -> bool:
     database = create_database(settings)
     try:
-        created = await ensure_first_superuser(settings, database)
+        return await ensure_first_superuser(settings, database)
     finally:
         await database.engine.dispose()
+
+
+def main() -> None:
+    created = asyncio.run(bootstrap(get_settings()))
     print("created" if created else "nothing to do")
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    main()

@@ -2,23 +2,25 @@
 
 import aiosmtplib
 
-from app.core.settings import get_settings
 from app.mail.sender import Mail, SmtpSender
-from app.worker.async_task import backoff, worker_loop
+from app.worker.async_task import backoff
 from app.worker.celery_app import celery_app
+from app.worker.state import worker_state
 
 
 @celery_app.task(name="app.mail.tasks.send_mail", max_retries=8)
 def send_mail(to: str, subject: str, text: str, html: str) -> None:
     """Send once; an SMTP or network failure is retried with backoff."""
-    sender = SmtpSender(get_settings())
+    state = worker_state()
+    sender = SmtpSender(state.settings)
     mail = Mail(to=to, subject=subject, text=text, html=html)
 
     async def send(_: object) -> None:
         await sender.send_once(mail)
 
     try:
-        worker_loop.run(send)
+        state.run(send)
     except (aiosmtplib.SMTPException, OSError) as error:
         # Raises `error` itself once the retries are spent.
-        raise send_mail.retry(exc=error, countdown=backoff(send_mail.request.retries)) from error
+        countdown = backoff(state.settings, send_mail.request.retries)
+        raise send_mail.retry(exc=error, countdown=countdown) from error

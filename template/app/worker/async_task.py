@@ -5,62 +5,31 @@
 
     purge.delay(30)
 
-Each worker process keeps one event loop and one engine (asyncpg connections belong to
-the loop that opened them), built from the same settings and session factory as the API.
-The session is committed when the coroutine returns and rolled back when it raises, like
-a request's. A task that meets a transient error (see `app.worker.delivery`) is retried
-with exponential backoff; any other error, or the last retry's, is recorded as failed in
-the result backend at once.
+The task runs on its worker process's event loop and database (`app.worker.state`), built
+from the same settings and session factory as the API's. The session is committed when the
+coroutine returns and rolled back when it raises, like a request's. A task that meets a
+transient error (see `app.worker.delivery`) is retried with exponential backoff; any other
+error, or the last retry's, is recorded as failed in the result backend at once.
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 import structlog
 from celery import Task
-from celery.signals import task_failure, worker_process_shutdown
+from celery.signals import task_failure
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.settings import get_settings
-from app.db.database import Database, create_database
+from app.core.settings import Settings
+from app.db.database import Database
 from app.worker.celery_app import celery_app
 from app.worker.delivery import is_transient
+from app.worker.state import worker_state
 
 P = ParamSpec("P")
 R = TypeVar("R")
 log = structlog.get_logger(__name__)
-
-
-class _WorkerLoop:
-    """The event loop and database of one worker process, made on first use."""
-
-    def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.database: Database | None = None
-
-    def run(self, coroutine: Callable[[Database], Awaitable[R]]) -> R:
-        if self.loop is None:
-            self.loop = asyncio.new_event_loop()
-        if self.database is None:
-            self.database = create_database(get_settings())
-        return self.loop.run_until_complete(coroutine(self.database))
-
-    def close(self) -> None:
-        if self.loop is not None and self.database is not None:
-            self.loop.run_until_complete(self.database.engine.dispose())
-        if self.loop is not None:
-            self.loop.close()
-        self.loop, self.database = None, None
-
-
-worker_loop = _WorkerLoop()
-
-
-@worker_process_shutdown.connect
-def _close_worker_loop(**_: object) -> None:
-    worker_loop.close()
 
 
 @task_failure.connect
@@ -71,10 +40,10 @@ def _log_failure(
     log.error("task_failed", task=getattr(sender, "name", None), task_id=task_id)
 
 
-def backoff(retries: int) -> int:
+def backoff(settings: Settings, retries: int) -> int:
     """Seconds before the next attempt: doubling from 1, random below that (full jitter),
     at most CELERY_RETRY_BACKOFF_MAX, which the broker's visibility timeout allows for."""
-    maximum = get_settings().celery_retry_backoff_max
+    maximum = settings.celery_retry_backoff_max
     return get_exponential_backoff_interval(1, retries, maximum, full_jitter=True)
 
 
@@ -95,13 +64,15 @@ def async_task(
                     await session.commit()
                     return result
 
+            state = worker_state()
             try:
-                return worker_loop.run(in_transaction)
+                return state.run(in_transaction)
             except Exception as error:
                 if not is_transient(error):
                     raise
                 # Raises `error` itself once the retries are spent.
-                raise task.retry(exc=error, countdown=backoff(task.request.retries)) from error
+                countdown = backoff(state.settings, task.request.retries)
+                raise task.retry(exc=error, countdown=countdown) from error
 
         run.__name__, run.__qualname__ = func.__name__, func.__qualname__
         run.__module__, run.__doc__ = func.__module__, func.__doc__

@@ -1,6 +1,5 @@
 """Redis in the tests: a key prefix per session, deleted at its end, and one per test."""
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,10 +9,9 @@ from app.core.settings import Settings
 from tests.redis_helpers import delete_keys, require_redis
 
 # Every Redis key this session writes starts with this, so sessions (and the developer's
-# own data) never meet, and the session can clean up after itself. It is also put in the
-# environment, for what reads the settings on its own (subprocesses, say).
+# own data) never meet, and the session can clean up after itself. Subprocesses get it
+# with the rest of the settings (see `tests.worker_probe.settings_env`).
 SESSION_KEYS = f"test-{uuid.uuid4().hex[:12]}"
-os.environ["REDIS_KEY_PREFIX"] = SESSION_KEYS
 
 
 @pytest.fixture(scope="session")

@@ -32,15 +32,15 @@ MIGRATION_LOCK_KEY = int.from_bytes(
 )
 
 
-def database_url() -> str:
-    # An explicit URL (tests, scripts) wins over the settings.
-    return config.get_main_option("sqlalchemy.url") or get_settings().schema_database_url
-
-
-def database_url_source() -> str:
-    if config.get_main_option("sqlalchemy.url"):
-        return "sqlalchemy.url"
-    return "MIGRATION_DATABASE_URL" if get_settings().migration_database_url else "DATABASE_URL"
+def database_url() -> tuple[str, str]:
+    """The URL to migrate, and where it comes from, for the message when it fails."""
+    # An explicit URL (tests, scripts) wins over the settings, which are then not read: this
+    # module is Alembic's entry point, the one place the migrations get them from.
+    if url := config.get_main_option("sqlalchemy.url"):
+        return url, "sqlalchemy.url"
+    settings = get_settings()
+    source = "MIGRATION_DATABASE_URL" if settings.migration_database_url else "DATABASE_URL"
+    return settings.schema_database_url, source
 
 
 # The template's own revisions are numbered 0001 to 0999 (an update may bring more);
@@ -77,8 +77,9 @@ def process_revision_directives(
 
 
 def run_migrations_offline() -> None:
+    url, _ = database_url()
     context.configure(
-        url=database_url(),
+        url=url,
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -102,8 +103,8 @@ def run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def run_migrations_online() -> None:
-    engine = create_async_engine(database_url(), poolclass=NullPool)
+async def run_migrations_online(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run_migrations)
@@ -117,12 +118,13 @@ elif (connection := config.attributes.get("connection")) is not None:
     # A caller that already holds a connection (the test suite) migrates inside it.
     run_migrations(connection)
 else:
+    url, source = database_url()
     try:
-        asyncio.run(run_migrations_online())
+        asyncio.run(run_migrations_online(url))
     except (DBAPIError, OSError) as error:
         # A missing database or a stopped server is a setup step left out, not a bug:
         # one line on what to do instead of the driver's traceback.
-        if (reason := explain(error, database_url(), database_url_source())) is None:
+        if (reason := explain(error, url, source)) is None:
             raise
         raise SystemExit(reason) from None
 if NO_CHANGES:
