@@ -76,7 +76,7 @@ def modules_table() -> str:
         return f"implies {codes(module.implies)}" if module.implies else ""
 
     return table(
-        ("module", "question", "summary", "requires / conflicts / implies", "dependencies"),
+        ("module", "question", "summary", "implies", "dependencies"),
         (
             (
                 code(m.name),
