@@ -9,8 +9,8 @@ from app.core.settings import Settings
 from tests.redis_helpers import delete_keys, require_redis
 
 # Every Redis key this session writes starts with this, so sessions (and the developer's
-# own data) never meet, and the session can clean up after itself. Subprocesses get it
-# with the rest of the settings (see `tests.worker_probe.settings_env`).
+# own data) never meet, and the session can clean up after itself. A subprocess the tests
+# start gets it in its environment, with the rest of the settings.
 SESSION_KEYS = f"test-{uuid.uuid4().hex[:12]}"
 
 
