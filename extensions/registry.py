@@ -1006,7 +1006,7 @@ MAIL = Module(
     compose_services="""
         mailpit:
           image: axllent/mailpit:v1.21
-          # The web UI, and SMTP for `make run` and `make worker` outside compose.
+          # The web UI, and SMTP for the service when it runs outside compose.
           ports:
             - "127.0.0.1:8025:8025"
             - "127.0.0.1:1025:1025"
