@@ -12,6 +12,7 @@ re-signs TLS reaches PyPI without the project's Dockerfile changing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -171,15 +172,19 @@ def find_engine() -> Engine:
     if os.geteuid() != 0 or dockerd is None or "DOCKER_HOST" in os.environ:
         raise Unavailable("no container engine answers, and none can be started here")
     CACHE.mkdir(parents=True, exist_ok=True)
-    log = (CACHE / "dockerd.log").open("a")
-    process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT)
-    STARTED.write_text(str(process.pid), encoding="utf-8")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
+    # Test workers may all want one: the first starts it, the others find it answering.
+    with locked("dockerd"):
         if engine.answers():
-            print(f"started dockerd (pid {process.pid}, log {CACHE / 'dockerd.log'})")
             return engine
-        time.sleep(0.5)
+        log = (CACHE / "dockerd.log").open("a")
+        process = subprocess.Popen([dockerd], stdout=log, stderr=subprocess.STDOUT)
+        STARTED.write_text(str(process.pid), encoding="utf-8")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if engine.answers():
+                print(f"started dockerd (pid {process.pid}, log {CACHE / 'dockerd.log'})")
+                return engine
+            time.sleep(0.5)
     raise Unavailable(f"dockerd did not answer within 60s: see {CACHE / 'dockerd.log'}")
 
 
@@ -266,7 +271,7 @@ EXPOSE 6379
 CMD ["redis-server"]
 """
 PYTHON = f"""FROM {DEBIAN}
-LABEL {STAND_IN_LABEL}="python:{{version}}-slim, from this machine's CPython {{full}}"
+LABEL {STAND_IN_LABEL}="python:{{version}}-slim, from this machine's CPython build {{build}}"
 COPY python /usr/local
 # Trusts the host's CA bundle, as a build behind a re-signing proxy needs; pip and every
 # client of the ssl module read it from here.
@@ -294,8 +299,14 @@ def base_images(python_version: str) -> list[str]:
 
 def ensure_image(engine: Engine, name: str) -> str:
     """`name`, pulled, or built as a stand-in where it cannot be: a line saying which."""
-    stand_in = engine.label(name, STAND_IN_LABEL) if engine.has_image(name) else None
-    if engine.has_image(name) and stand_in is None:
+    with locked("images"):
+        return _ensure_image(engine, name)
+
+
+def _ensure_image(engine: Engine, name: str) -> str:
+    present = engine.has_image(name)
+    stand_in = engine.label(name, STAND_IN_LABEL) if present else None
+    if present and stand_in is None:
         return f"{name}: the real image"
     # A stand-in is only for as long as the registry cannot be reached.
     if engine.run("pull", "--quiet", name, timeout=300, check=False).returncode == 0:
@@ -316,19 +327,9 @@ def build_stand_in(engine: Engine, name: str) -> None:
             prefix = Path(pythons.find_python(version)).resolve().parents[1]
             if not (prefix / "lib" / f"libpython{version}.so.1.0").exists():
                 raise Unavailable(f"{name}: no registry, and {prefix} is no shared CPython build")
-            full = subprocess.run(
-                [
-                    str(prefix / "bin" / f"python{version}"),
-                    "-c",
-                    "import platform; print(platform.python_version())",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
             shutil.copytree(prefix, context / "python", ignore=python_ignore, symlinks=True)
             shutil.copy(HOST_CA_BUNDLE, context / "ca-certificates.crt")
-            dockerfile = PYTHON.format(version=version, full=full)
+            dockerfile = PYTHON.format(version=version, build=prefix.name)
         elif repository == "postgres":
             dockerfile = POSTGRES
             (context / "docker-entrypoint.sh").write_text(POSTGRES_ENTRYPOINT, encoding="utf-8")
@@ -390,6 +391,15 @@ def ensure_debian(engine: Engine) -> None:
             capture_output=True,
             check=True,
         )
+
+
+@contextmanager
+def locked(name: str) -> Iterator[None]:
+    """One test worker (or session) at a time starts the engine or builds the base images."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager
