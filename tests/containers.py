@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,12 +190,14 @@ def find_engine() -> Engine:
 
 
 def stop_started_engine() -> None:
-    """Stop the engine this session started, if it did."""
+    """Stop the engine this session started, if it did (and it is still that dockerd)."""
     with suppress(FileNotFoundError):
         pid = int(STARTED.read_text(encoding="utf-8"))
         STARTED.unlink()
+        if Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip() != "dockerd":
+            return
         with suppress(ProcessLookupError):
-            os.kill(pid, 15)
+            os.kill(pid, signal.SIGTERM)
             # dockerd is not this process's child when a test worker started it.
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests import containers
-from tests.conftest import Project, env_values
+from tests.conftest import Project
 from tests.ports import free_port
 from tests.test_real_process import new_member, request
 from tests.test_rendered_project import COMPOSE
@@ -140,7 +140,6 @@ def test_the_image_migrates_then_serves_healthy_as_non_root(
     image = images(project)
     record_bases(record_property, image)
     services = compose_services(engine, project)
-    local = env_values(project.read(".env"))
     run_id = uuid.uuid4().hex[:10]
     label = f"template-tests={run_id}"
     network = f"tpl-{run_id}"
@@ -156,10 +155,7 @@ def test_the_image_migrates_then_serves_healthy_as_non_root(
 
     with containers.cleaned_up(engine, label):
         engine.run("network", "create", f"--label={label}", network)
-        db = start("db", image.db, *env_args({
-            "POSTGRES_PASSWORD": local["POSTGRES_PASSWORD"],
-            "APP_DB_PASSWORD": local["APP_DB_PASSWORD"],
-        }))  # fmt: skip
+        db = start("db", image.db, *env_args(services["db"]["environment"]))
         # The backing services the API waits for in compose, with compose's healthchecks.
         backing = [s for s in services["api"]["depends_on"] if s not in ("db", "migrate")]
         started = [db]
@@ -192,8 +188,11 @@ def test_the_image_migrates_then_serves_healthy_as_non_root(
         )  # fmt: skip
         seconds = engine.wait_for_health(api, "healthy")
         print(f"the API's own HEALTHCHECK said healthy after {seconds:.1f}s")
-        assert engine.run("exec", api, "id", "-u").stdout.strip() == "1001"
-        assert engine.run("exec", api, "id", "-g").stdout.strip() == "1001"
+        # The server itself (the container's first process), not only what `exec` gets.
+        status = engine.run("exec", api, "cat", "/proc/1/status").stdout
+        ids = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        assert ids["Uid"].split()[:2] == ["1001", "1001"]
+        assert ids["Gid"].split()[:2] == ["1001", "1001"]
         base = f"http://127.0.0.1:{port}"
         assert readiness(base) == 200
 
