@@ -201,6 +201,10 @@ def stop_started_engine() -> None:
             # dockerd is not this process's child when a test worker started it.
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
+                # Reaped here when it is this process's child; else gone once it exits.
+                with suppress(ChildProcessError):
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        return
                 os.kill(pid, 0)
                 time.sleep(0.2)
 
