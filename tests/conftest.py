@@ -19,7 +19,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
-from tests import matrix, pythons
+from tests import containers, matrix, pythons
 from tests.ports import free_port
 from tests.postgres import CREATED, Server, find_server
 from tests.redis_server import find_redis
@@ -369,3 +369,27 @@ def pytest_configure(config: pytest.Config) -> None:
     # Under xdist the workers report to the controller, which alone writes the file.
     if path and not hasattr(config, "workerinput"):
         config.pluginmanager.register(MatrixResults(Path(path)), "matrix-results")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A test worker may have started the container engine; the controller, last to finish,
+    # stops it.
+    if not hasattr(config, "workerinput"):
+        containers.stop_started_engine()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say which base images were real and which were stand-ins built here."""
+    lines = sorted(
+        {
+            value
+            for reports in terminalreporter.stats.values()
+            for report in reports
+            for name, value in getattr(report, "user_properties", ())
+            if name == "base image"
+        }
+    )
+    if lines:
+        terminalreporter.write_sep("-", "base images of the container tests")
+        for line in lines:
+            terminalreporter.write_line(line)
