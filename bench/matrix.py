@@ -41,6 +41,7 @@ STAGES = {
     "alembic": "upgrade, check, downgrade on an empty database; a new revision lint-clean",
     "suite": "the project's own test suite against PostgreSQL and Redis",
     "process": "the service started as its Dockerfile starts it: health, readiness, items",
+    "container": "the image built and run on a container engine, and the compose stack up",
 }
 
 
