@@ -109,6 +109,11 @@ def tree(path: Path) -> dict[str, str]:
     }
 
 
+def locked(path: Path) -> dict[str, str]:
+    lock = tomllib.loads((path / "uv.lock").read_text(encoding="utf-8"))
+    return {p["name"]: p["version"] for p in lock["package"]}
+
+
 def without_commit(answers_file: str) -> dict[str, Any]:
     answers: dict[str, Any] = yaml.safe_load(answers_file)
     answers.pop("_commit")
@@ -328,13 +333,18 @@ def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     assert answers_file["_commit"] == version
     assert (path / "app/worker/celery_app.py").exists()
     passes_its_checks(project)
+    locked_while_on = locked(path)
 
     run_documented(path, switch_on.replace("with_celery=true", "with_celery=false"))
     commit(path, "Celery off")
 
     after = tree(path)
     assert set(after) == set(before)
-    assert {n for n in after if after[n] != before[n]} <= {".copier-answers.yml"}
+    # The lock drops Celery, but upgrades nothing: what Celery held back stays as it was.
+    assert {n for n in after if after[n] != before[n]} <= {".copier-answers.yml", "uv.lock"}
+    assert "celery" in locked_while_on
+    assert "celery" not in locked(path)
+    assert {n: v for n, v in locked(path).items() if locked_while_on.get(n) != v} == {}
     passes_its_checks(project)
 
 
@@ -412,11 +422,6 @@ def test_an_update_without_conflicts_reports_what_is_left_and_succeeds(
     assert "SMTP_HOST" in " ".join(listed["New variables in .env.example"]).split()
     # Nothing newer than the version the project is at.
     assert "Manual steps from the template's CHANGELOG" not in listed
-
-
-def locked(path: Path) -> dict[str, str]:
-    lock = tomllib.loads((path / "uv.lock").read_text(encoding="utf-8"))
-    return {p["name"]: p["version"] for p in lock["package"]}
 
 
 def test_an_update_locks_what_pyproject_gained_and_keeps_the_pins(
