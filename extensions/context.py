@@ -21,16 +21,18 @@ from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-# Copier imports this file by path, not as part of a package, so the registry beside it is
+# Copier imports this file by path, not as part of a package, so the modules beside it are
 # imported by name. `copier update` renders two versions of the template in one process
 # (the project's and the new one): a `registry` imported for the other version must not
 # stand in for this version's.
 _HERE = Path(__file__).resolve().parent
-_imported = sys.modules.get("registry")
-if _imported is not None and Path(_imported.__file__ or "").resolve().parent != _HERE:
-    del sys.modules["registry"]
+for _name in ("registry", "package_managers"):
+    _imported = sys.modules.get(_name)
+    if _imported is not None and Path(_imported.__file__ or "").resolve().parent != _HERE:
+        del sys.modules[_name]
 sys.path.insert(0, str(_HERE))
 
+from package_managers import DEFAULT, MANAGERS, PackageManager  # noqa: E402
 from registry import CORE, MODULES, Module, RouteAdditions, Setting, python_string  # noqa: E402
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -239,19 +241,30 @@ def compose_services(text: str) -> dict[str, Any]:
     return dict(yaml.safe_load(f"x-app: &app\n  build: .\nservices:\n{services}\n")["services"])
 
 
+def package_manager(answers: Mapping[str, Any]) -> PackageManager:
+    """The chosen package manager. The default while the questions are still asked, and for
+    an answer its validator is about to refuse."""
+    return MANAGERS.get(str(answers.get("package_manager") or DEFAULT), MANAGERS[DEFAULT])
+
+
 def derive(
     answers: Mapping[str, Any],
     modules: Mapping[str, Module],
     secrets: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Everything the templates need to know about the chosen modules."""
+    """Everything the templates need to know about the chosen modules and package manager."""
     chosen = enabled_modules(answers, modules)
+    manager = package_manager(answers)
     settings = [s for m in chosen for s in m.settings]
     values = _Pending(answers, secrets=secrets)
     return {
         "modules": [m.name for m in chosen],
         "dependencies": sorted(_unique(d for m in chosen for d in m.dependencies)),
-        "dev_dependencies": sorted(_unique(d for m in chosen for d in m.dev_dependencies)),
+        # The package manager too, for `copier update`'s lock.
+        "dev_dependencies": sorted(
+            _unique([*(d for m in chosen for d in m.dev_dependencies), manager.requirement])
+        ),
+        "manager": manager,
         "app_settings": [
             {
                 "name": s.name,

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from package_managers import MANAGERS
 from registry import CORE, MODULES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -27,9 +28,11 @@ RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def requirements() -> list[str]:
-    """What the projects of every combination of modules need, together."""
+    """What the projects of every combination of modules and package manager need,
+    together."""
     modules = (CORE, *MODULES.values())
-    return sorted({d for m in modules for d in (*m.dependencies, *m.dev_dependencies)})
+    tools = {m.requirement for m in MANAGERS.values()}
+    return sorted({d for m in modules for d in (*m.dependencies, *m.dev_dependencies)} | tools)
 
 
 def interpreter(version: str) -> str:

@@ -188,20 +188,21 @@ def test_make_clean_deletes_caches_and_build_output_only(
 
 
 def fake_install_tools(tmp_path: Path) -> Path:
-    """The pre-commit step of `make install` alone: a `python` that skips the pip steps
-    (they are the same commands every project runs, and need the network), next to the
-    real pre-commit."""
+    """The pre-commit step of `make install` alone: a `python` and a package manager that
+    skip the install from the lock (the same commands every project runs, which need the
+    network), next to the real pre-commit."""
     tools = tmp_path / "bin"
     tools.mkdir()
-    (tools / "python").write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
-    (tools / "python").chmod(0o755)
+    for fake in ("python", "package-manager"):
+        (tools / fake).write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+        (tools / fake).chmod(0o755)
     (tools / "pre-commit").symlink_to(BIN / "pre-commit")
     return tools
 
 
 def install(copy: Path, tools: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "install", "PYTHON=true", f"BIN={tools}"],
+        ["make", "install", "PYTHON=true", f"BIN={tools}", f"TOOL={tools / 'package-manager'}"],
         cwd=copy,
         env=env,
         capture_output=True,

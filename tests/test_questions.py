@@ -29,6 +29,7 @@ from tests.conftest import BIN, Project, render
         ({"project_slug": "9lives"}, "project_slug '9lives' is invalid"),
         ({"project_slug": "double--hyphen"}, "is invalid"),
         ({"python_version": "3.9"}, "'3.9' is not in"),
+        ({"package_manager": "pip"}, "'pip' is not in"),
         ({"database_name": "my-db"}, "database_name 'my-db' is invalid"),
         ({"database_name": "x" * 51}, "at most 50 characters"),
         ({"http_port": 80}, "http_port must be a whole number between 1024 and 65535"),
@@ -60,6 +61,7 @@ def test_bad_answers_are_refused_before_anything_is_written(
         ),
         ("http_port=abc", "http_port must be a whole number between 1024 and 65535, got 'abc'."),
         ("python_version=3.9", "'3.9' is not in ['3.11', '3.12', '3.13']"),
+        ("package_manager=pip", "'pip' is not in ['uv', 'poetry']"),
         ("project_slug=Bad Slug", "project_slug 'Bad Slug' is invalid"),
     ],
 )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tomllib
 
+from package_managers import DEFAULT, MANAGERS
+
 from tests import pythons
 from tests.conftest import REPO_ROOT, Project
 
@@ -109,7 +111,13 @@ def test_generated_projects_get_the_copier_the_template_renders_with(
     render = template["dependency-groups"]["render"]
     project = tomllib.loads(default_project.read("pyproject.toml"))
 
-    assert {r.split("==")[0] for r in render} == {"copier", "copier-template-extensions"}
+    managers = {m.requirement for m in MANAGERS.values()}
+    tools = {"copier", "copier-template-extensions", *(m.tool for m in MANAGERS.values())}
+    assert {r.split("==")[0] for r in render} == tools
     assert all(r.count("==") == 1 for r in render)
-    assert set(render) <= set(project["dependency-groups"]["dev"])
+    # The tools of every package manager, as pinned for them: the copy task locks with them.
+    assert managers <= set(render)
+    dev = set(project["dependency-groups"]["dev"])
+    assert set(render) - managers <= dev
+    assert set(render) & dev & managers == {MANAGERS[DEFAULT].requirement}
     assert unmet(sys.executable, render) == []

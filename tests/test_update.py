@@ -10,6 +10,7 @@ import difflib
 import os
 import re
 import subprocess
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,11 @@ def tree(path: Path) -> dict[str, str]:
     return {
         name: (path / name).read_text(encoding="utf-8") for name in files if (path / name).exists()
     }
+
+
+def locked(path: Path) -> dict[str, str]:
+    lock = tomllib.loads((path / "uv.lock").read_text(encoding="utf-8"))
+    return {p["name"]: p["version"] for p in lock["package"]}
 
 
 def without_commit(answers_file: str) -> dict[str, Any]:
@@ -327,13 +333,18 @@ def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     assert answers_file["_commit"] == version
     assert (path / "app/worker/celery_app.py").exists()
     passes_its_checks(project)
+    locked_while_on = locked(path)
 
     run_documented(path, switch_on.replace("with_celery=true", "with_celery=false"))
     commit(path, "Celery off")
 
     after = tree(path)
     assert set(after) == set(before)
-    assert {n for n in after if after[n] != before[n]} <= {".copier-answers.yml"}
+    # The lock drops Celery, but upgrades nothing: what Celery held back stays as it was.
+    assert {n for n in after if after[n] != before[n]} <= {".copier-answers.yml", "uv.lock"}
+    assert "celery" in locked_while_on
+    assert "celery" not in locked(path)
+    assert {n: v for n, v in locked(path).items() if locked_while_on.get(n) != v} == {}
     passes_its_checks(project)
 
 
@@ -411,6 +422,36 @@ def test_an_update_without_conflicts_reports_what_is_left_and_succeeds(
     assert "SMTP_HOST" in " ".join(listed["New variables in .env.example"]).split()
     # Nothing newer than the version the project is at.
     assert "Manual steps from the template's CHANGELOG" not in listed
+
+
+def test_an_update_locks_what_pyproject_gained_and_keeps_the_pins(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    path = generate(template_repo, tmp_path / "service", releases()[-1].tag, {})
+    assert not (path / "uv.lock").exists()
+    uv_lock = [str(BIN / "python"), "-m", "uv", "lock"]
+    # The CHANGELOG's manual step, `uv lock`, at a time structlog 25.1.0 was the newest.
+    pyproject = path / "pyproject.toml"
+    declared = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(declared.replace('"structlog>=25.1"', '"structlog==25.1.0"'))
+    subprocess.run(uv_lock, cwd=path, check=True, capture_output=True)
+    pyproject.write_text(declared)
+    commit(path, "Lock")
+    # A dependency of the team's own, not locked yet.
+    pyproject.write_text(
+        declared.replace("dependencies = [\n", 'dependencies = [\n    "orjson>=3.10",\n')
+    )
+    commit(path, "Add orjson")
+
+    result = update(path, "--vcs-ref=HEAD")
+
+    assert "Conflicts to resolve" not in report(result.stdout)
+    packages = locked(path)
+    assert packages["structlog"] == "25.1.0"
+    assert "orjson" in packages
+    # Dependencies the template added since that release are locked too.
+    assert "uv" in packages
+    subprocess.run([*uv_lock, "--check"], cwd=path, check=True, capture_output=True)
 
 
 # The README's render command starts by building the environment this one already is.

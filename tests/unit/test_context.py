@@ -22,6 +22,7 @@ from context import (
     generate_secrets,
     slugify,
 )
+from package_managers import DEFAULT, MANAGERS
 from registry import CORE, MODULES, REQUIRED, Module, Router, Setting
 
 CACHE = Module(
@@ -121,6 +122,26 @@ def test_secrets_reach_the_local_env_only() -> None:
     assert local["DATABASE_URL"].endswith("@localhost:5432/orders")
     assert not [v for v in example.values() for s in SECRETS.values() if s in v]
     assert all(s.secret is False or s.env_example == "change-me" for s in CORE.settings)
+
+
+@pytest.mark.parametrize("name", ["uv", "poetry"])
+def test_the_package_manager_is_the_chosen_one_and_a_dev_dependency(name: str) -> None:
+    derived = derive({**ANSWERS, "package_manager": name}, MODULES, SECRETS)
+
+    manager = MANAGERS[name]
+    assert derived["manager"] is manager
+    # `copier update` locks with the project's own tool (copier.yml's migration).
+    assert manager.requirement in derived["dev_dependencies"]
+    assert [d for d in derived["dev_dependencies"] if d.startswith(("uv==", "poetry=="))] == [
+        manager.requirement
+    ]
+    assert derived["dev_dependencies"] == sorted(derived["dev_dependencies"])
+
+
+def test_the_package_manager_defaults_until_answered() -> None:
+    # While prompting, and for an answer copier.yml's validator is about to refuse.
+    assert derive({}, MODULES, SECRETS)["manager"] is MANAGERS[DEFAULT]
+    assert derive({"package_manager": "pip"}, MODULES, SECRETS)["manager"] is MANAGERS[DEFAULT]
 
 
 def test_derive_tolerates_questions_not_answered_yet() -> None:

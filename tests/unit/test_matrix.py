@@ -100,6 +100,18 @@ def test_the_real_matrix_covers_every_three_module_questions() -> None:
     assert matrix.load() == built  # the same rows, in the same order, every time
 
 
+def test_the_package_manager_is_spread_over_the_rows_without_adding_any() -> None:
+    built = matrix.load()
+    without = {q: s for q, s in QUESTIONS_OF_TEMPLATE.items() if q != "package_manager"}
+
+    assert built.neutral["package_manager"] == ("uv", "poetry")
+    uses = Counter(r.answers["package_manager"] for r in built.rows)
+    assert set(uses) == {"uv", "poetry"}
+    assert max(uses.values()) - min(uses.values()) <= 2
+    # Pairwise with the Python versions and every toggle value, in the rows there were.
+    assert len(built.rows) == len(matrix.build(without, MODULES).rows) == 12
+
+
 @pytest.mark.parametrize(("modules", "most"), [(5, 12), (10, 18), (15, 24)])
 def test_rows_grow_slowly_with_the_number_of_modules(modules: int, most: int) -> None:
     built = matrix.build(*matrix.synthetic(modules))
