@@ -279,6 +279,8 @@ def derive(
         ],
         "env_example": [_env_line(s, s.env_example, values) for s in settings],
         "env_local": [_env_line(s, s.local, values) for s in settings if s.local is not None],
+        # What compose needs in .env and no one else may know: throwaway values in CI.
+        "secret_settings": [s.env for s in settings if s.secret],
         "routers": [r for m in chosen for r in m.routers],
         "route_additions": route_additions(chosen),
         "item_writes": item_writes(chosen),

@@ -904,9 +904,9 @@ CELERY = Module(
               condition: service_healthy
             redis:
               condition: service_healthy
-          # Beat is PID 1 of its container; alive is all a scheduler can be checked for.
+          # Healthy while beat keeps waking up (app/worker/beat.py): a hung beat is still alive.
           healthcheck:
-            test: ["CMD", "python", "-c", "import os; os.kill(1, 0)"]
+            test: ["CMD", "python", "-m", "app.worker.beat", "/tmp/celerybeat-schedule"]
             interval: 30s
             timeout: 5s
             retries: 3

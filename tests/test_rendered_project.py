@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import yaml
 from registry import MODULES
 from sqlalchemy.engine import make_url
 
-from tests.conftest import BIN, FOREIGN_PLUGINS, Project
+from tests.conftest import BIN, FOREIGN_PLUGINS, SERVICE_VARIABLES, Project
 
 # `${{ ... }}` is GitHub Actions syntax, not Jinja left behind.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
@@ -178,6 +179,46 @@ def test_compose_file_is_valid(project: Project) -> None:
     assert all(d == {"condition": "service_healthy"} for d in depends_on.values())
     assert all("healthcheck" in services[name] for name in set(services) - {"migrate"})
     assert all("ports" not in services[name] for name in own_image - {"api"})
+
+
+def workflow_runs(project: Project, job: str) -> list[str]:
+    """The shell commands of one job of the generated CI workflow, in order."""
+    jobs = yaml.safe_load(project.read(".github/workflows/ci.yml"))["jobs"]
+    return [step["run"] for step in jobs[job]["steps"] if "run" in step]
+
+
+@pytest.mark.stage("docker")
+def test_ci_runs_make_targets_that_exist(project: Project) -> None:
+    targets = set(re.findall(r"^([a-z][\w-]*):", project.read("Makefile"), re.MULTILINE))
+    commands = [run.split() for run in workflow_runs(project, "check") if run.startswith("make")]
+
+    assert [c[1] for c in commands] == ["install", "lint", "typecheck", "test"]
+    assert {c[1] for c in commands} <= targets
+
+
+@pytest.mark.stage("docker")
+def test_ci_gives_compose_the_secrets_it_refuses_to_start_without(
+    project: Project, tmp_path: Path
+) -> None:
+    # A checkout, as CI has it: no .env, and none of the service's variables around.
+    checkout = shutil.copytree(
+        project.path, tmp_path / "checkout", ignore=shutil.ignore_patterns(".env")
+    )
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+
+    def config() -> subprocess.CompletedProcess[str]:
+        command = [COMPOSE, "config", "--quiet"]
+        return subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
+
+    assert config().returncode != 0
+    secrets_step, up, *_ = workflow_runs(project, "image")
+    subprocess.run(["bash", "-euo", "pipefail", "-c", secrets_step], cwd=checkout, check=True)
+
+    assert config().returncode == 0, config().stderr
+    lines = (checkout / ".env").read_text(encoding="utf-8").splitlines()
+    values = dict(line.split("=", 1) for line in lines)
+    assert len(set(values.values())) == len(values) >= 3
+    assert up.startswith("docker compose up --build --detach --wait")
 
 
 # What no long-running container may hold: the owner role, the database's passwords, the
