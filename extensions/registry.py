@@ -389,12 +389,14 @@ CORE = Module(
         Setting(
             name="test_database_url",
             default=None,
-            example="postgresql+asyncpg://postgres:change-me@localhost:5432/{database_name}_test",
+            example=(
+                "postgresql+asyncpg://{database_name}_app:change-me@localhost:5432/{database_name}_test"
+            ),
             local=(
-                "postgresql+asyncpg://postgres:{secrets[postgres_password]}"
+                "postgresql+asyncpg://{database_name}_app:{secrets[app_db_password]}"
                 "@localhost:5432/{database_name}_test"
             ),
-            doc="Database the tests migrate and use; default: DATABASE_URL's name + _test.",
+            doc="Database the tests use, as the app role; default: DATABASE_URL's name + _test.",
             compose="",
         ),
         Setting(

@@ -238,7 +238,8 @@ def test_the_readme_sets_a_project_up_without_docker(local_service: Path, pg: Se
     url = make_url(pg.database_url("postgres"))
     # `make install` builds .venv with pip; the harness's environment for that Python holds
     # the same packages, so the other commands use it instead.
-    tools = [f"BIN={Path(python).parent}", f"ARGS=-q {' '.join(FOREIGN_PLUGINS)}"]
+    # -rp lists the tests that passed: the one that proves the tests ran as the app role.
+    tools = [f"BIN={Path(python).parent}", f"ARGS=-q -rp {' '.join(FOREIGN_PLUGINS)}"]
     # As a newcomer who exported .env into the shell: every variable of it in the
     # environment, which wins over .env for the service and is all Celery reads.
     shell = 'set -a; . ./.env; set +a; exec "$@"'
@@ -259,4 +260,10 @@ def test_the_readme_sets_a_project_up_without_docker(local_service: Path, pg: Se
     summary = outputs["make test"].strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary)
     assert not re.search(r"failed|error", summary), outputs["make test"][-3000:]
+    # .env's TEST_DATABASE_URL is the least-privilege role, not the superuser that migrates.
+    answers = yaml.safe_load((local_service / ".copier-answers.yml").read_text(encoding="utf-8"))
+    env_file = env_values((local_service / ".env").read_text(encoding="utf-8"))
+    assert make_url(env_file["TEST_DATABASE_URL"]).username == f"{answers['database_name']}_app"
+    proof = "PASSED tests/test_privileges.py::test_the_tests_run_as_the_application_role"
+    assert proof in outputs["make test"]
     assert "exists already" in again

@@ -192,8 +192,45 @@ def test_ci_runs_make_targets_that_exist(project: Project) -> None:
     targets = set(re.findall(r"^([a-z][\w-]*):", project.read("Makefile"), re.MULTILINE))
     commands = [run.split() for run in workflow_runs(project, "check") if run.startswith("make")]
 
-    assert [c[1] for c in commands] == ["install", "lint", "typecheck", "test"]
+    assert [c[1] for c in commands] == ["install", "lint", "typecheck", "db", "test"]
     assert {c[1] for c in commands} <= targets
+
+
+@pytest.mark.stage("docker")
+def test_ci_tests_as_the_application_role_that_make_db_creates(
+    project: Project, tmp_path: Path
+) -> None:
+    job = yaml.safe_load(project.read(".github/workflows/ci.yml"))["jobs"]["check"]
+    env = job["env"]
+    database = project.answers()["database_name"]
+    tests = make_url(env["TEST_DATABASE_URL"])
+    owner = make_url(env["MIGRATION_DATABASE_URL"])
+    service = job["services"]["postgres"]["env"]
+
+    assert tests.username == f"{database}_app"
+    assert tests.database == f"{database}_test"
+    assert owner.username == "postgres"
+    assert owner.password == service["POSTGRES_PASSWORD"]
+    # init_db.sql creates the databases: the service container makes none of its own.
+    assert "POSTGRES_DB" not in service
+
+    # The step that writes .env, run for real in a checkout, which has none.
+    checkout = shutil.copytree(
+        project.path, tmp_path / "checkout", ignore=shutil.ignore_patterns(".env")
+    )
+    env_step = next(run for run in workflow_runs(project, "check") if "> .env" in run)
+    shell_env = {"PATH": os.environ["PATH"], **{k: str(v) for k, v in env.items()}}
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", env_step], cwd=checkout, env=shell_env, check=True
+    )
+    lines = (checkout / ".env").read_text(encoding="utf-8").splitlines()
+    values = dict(line.split("=", 1) for line in lines)
+
+    # What `make db` reads: the superuser's password, and the password it gives the role
+    # that TEST_DATABASE_URL logs in as.
+    assert values["POSTGRES_PASSWORD"] == service["POSTGRES_PASSWORD"]
+    assert values["APP_DB_PASSWORD"] == tests.password
+    assert len(values["SECRET_KEY"]) >= 32
 
 
 @pytest.mark.stage("docker")

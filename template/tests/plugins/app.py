@@ -1,9 +1,11 @@
 """The app's fixtures: a migrated test database and an app whose every test is rolled back.
 
-The schema is built by running the real Alembic migrations once per session. Each test
-then runs inside one outer transaction that is rolled back at its end; the app's own
-`get_session` commits and rolls back savepoints inside it, so commit and rollback paths
-are exercised for real and no test sees another's data.
+The schema is built by running the real Alembic migrations once per session, as the
+migrations' owner; the tests run as the application's role, so that a query the role may
+not run in production fails here too. Each test runs inside one outer transaction that is
+rolled back at its end; the app's own `get_session` commits and rolls back savepoints
+inside it, so commit and rollback paths are exercised for real and no test sees another's
+data.
 """
 
 from collections.abc import AsyncIterator
@@ -58,28 +60,61 @@ def settings() -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+async def usable(engine: AsyncEngine, variable: str) -> None:
+    """Stop the session, with the reason in one line, if `engine`'s database cannot be
+    used: a database left out of the setup would otherwise fail every test."""
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "heads"))
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
     except (DBAPIError, OSError) as error:
-        # A database left out of the setup: say so once, instead of in every test.
-        if (reason := explain(error, settings.database_url, "TEST_DATABASE_URL")) is None:
+        url = engine.url.render_as_string(hide_password=False)
+        if (reason := explain(error, url, variable)) is None:
             raise
         await engine.dispose()
         pytest.exit(reason, returncode=pytest.ExitCode.INTERRUPTED)
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The test database as the migrations' owner, who builds its schema with the real
+    migrations; the tests themselves run as the application's role (`engine`)."""
+    engine = create_async_engine(settings.tests_schema_database_url, poolclass=NullPool)
+    variable = "MIGRATION_DATABASE_URL" if settings.migration_database_url else "TEST_DATABASE_URL"
+    await usable(engine, variable)
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "heads"))
     yield engine
     await engine.dispose()
 
 
-@pytest.fixture
-async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, owner_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    await usable(engine, "TEST_DATABASE_URL")
+    yield engine
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
         transaction = await connection.begin()
         yield connection
         await transaction.rollback()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with rolled_back(engine) as connection:
+        yield connection
+
+
+@pytest.fixture
+async def owner_connection(owner_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection as the migrations' owner, rolled back too: for the tests that change
+    the schema, which the application's role may not."""
+    async with rolled_back(owner_engine) as connection:
+        yield connection
 
 
 @pytest.fixture
