@@ -19,8 +19,8 @@ async def test_models_and_migrations_agree(connection: AsyncConnection) -> None:
     await connection.run_sync(check)
 
 
-# Dropping and creating tables is the owner's right alone, not the application role's.
-async def test_downgrade_to_base_and_back(owner_connection: AsyncConnection) -> None:
+# Dropping and creating tables is the right of the schema's role alone, not the application role's.
+async def test_downgrade_to_base_and_back(schema_connection: AsyncConnection) -> None:
     def tables(sync_connection: object) -> set[str]:
         return set(inspect(sync_connection).get_table_names()) - {"alembic_version"}
 
@@ -32,7 +32,7 @@ async def test_downgrade_to_base_and_back(owner_connection: AsyncConnection) -> 
         return emptied, tables(sync_connection)
 
     # The whole round trip happens inside the test's transaction and is rolled back.
-    emptied, rebuilt = await owner_connection.run_sync(round_trip)
+    emptied, rebuilt = await schema_connection.run_sync(round_trip)
 
     assert emptied == set()
     assert "items" in rebuilt

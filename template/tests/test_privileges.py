@@ -14,9 +14,9 @@ from app.core.settings import Settings
 async def test_the_tests_run_as_the_application_role(
     connection: AsyncConnection, settings: Settings
 ) -> None:
-    owner = make_url(settings.tests_schema_database_url).username
-    if make_url(settings.database_url).username == owner:
-        pytest.skip("TEST_DATABASE_URL is the schema's owner (MIGRATION_DATABASE_URL's role)")
+    migrator = make_url(settings.tests_schema_database_url).username
+    if make_url(settings.database_url).username == migrator:
+        pytest.skip("TEST_DATABASE_URL's role migrates the test database too")
     superuser = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
 
     assert (await connection.execute(superuser)).scalar_one() is False

@@ -52,19 +52,19 @@ def test_test_database_defaults_to_a_suffixed_twin() -> None:
     assert settings.schema_database_url == settings.database_url
 
 
-def test_the_tests_migrate_as_the_owner_of_the_test_database() -> None:
+def test_the_tests_migrate_as_the_migrations_role() -> None:
     app = make(
         secret_key=STRONG,
         database_url="postgresql+asyncpg://app:a@db:5432/svc",
         test_database_url="postgresql+asyncpg://app:a@db:5432/svc_test",
     )
     owned = app.model_copy(
-        update={"migration_database_url": "postgresql+asyncpg://owner:o@db:5432/svc"}
+        update={"migration_database_url": "postgresql+asyncpg://migrator:m@db:5432/svc"}
     )
 
     # One URL for everything: it migrates too.
     assert app.tests_schema_database_url == app.tests_database_url
-    assert owned.tests_schema_database_url == "postgresql+asyncpg://owner:o@db:5432/svc_test"
+    assert owned.tests_schema_database_url == "postgresql+asyncpg://migrator:m@db:5432/svc_test"
 
 
 def test_secret_is_not_in_the_settings_repr() -> None:

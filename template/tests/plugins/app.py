@@ -1,9 +1,9 @@
 """The app's fixtures: a migrated test database and an app whose every test is rolled back.
 
-The schema is built by running the real Alembic migrations once per session, as the
-migrations' owner; the tests run as the application's role, so that a query the role may
-not run in production fails here too. Each test runs inside one outer transaction that is
-rolled back at its end; the app's own `get_session` commits and rolls back savepoints
+The schema is built by running the real Alembic migrations once per session, as the role
+that owns the schema; the tests run as the application's role, so that a query the role
+may not run in production fails here too. Each test runs inside one outer transaction that
+is rolled back at its end; the app's own `get_session` commits and rolls back savepoints
 inside it, so commit and rollback paths are exercised for real and no test sees another's
 data.
 """
@@ -75,8 +75,8 @@ async def usable(engine: AsyncEngine, variable: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def owner_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """The test database as the migrations' owner, who builds its schema with the real
+async def schema_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The test database as the role that owns its schema, built with the real
     migrations; the tests themselves run as the application's role (`engine`)."""
     engine = create_async_engine(settings.tests_schema_database_url, poolclass=NullPool)
     variable = "MIGRATION_DATABASE_URL" if settings.migration_database_url else "TEST_DATABASE_URL"
@@ -88,7 +88,7 @@ async def owner_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def engine(settings: Settings, owner_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+async def engine(settings: Settings, schema_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(settings.database_url, poolclass=NullPool)
     await usable(engine, "TEST_DATABASE_URL")
     yield engine
@@ -110,15 +110,15 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 @pytest.fixture
-async def owner_connection(owner_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection as the migrations' owner, rolled back too: for the tests that change
-    the schema, which the application's role may not."""
-    async with rolled_back(owner_engine) as connection:
+async def schema_connection(schema_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection as the role that owns the schema, rolled back too: for the tests that
+    change the schema, which the application's role may not."""
+    async with rolled_back(schema_engine) as connection:
         yield connection
 
 
-@pytest.fixture
-def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+def joined_database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    """The app's database, inside the transaction `connection` holds."""
     # Sessions join the test's transaction, which is rolled back: reads too, so they see
     # the test's rows (no autocommit here) and still refuse to write. The reader runs on
     # the same connection, for the same reason.
@@ -128,6 +128,11 @@ def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
     for factory in (sessionmaker, read_sessionmaker):
         factory.configure(join_transaction_mode="create_savepoint")
     return Database(engine, sessionmaker, read_sessionmaker, Reader(connection))
+
+
+@pytest.fixture
+def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    return joined_database(engine, connection)
 
 
 @pytest.fixture
