@@ -21,6 +21,8 @@ def test_env_holds_strong_secrets_and_the_example_none(default_project: Project)
         assert example[name] == "change-me"
     # The database URLs are built from the same generated passwords.
     assert f":{local['APP_DB_PASSWORD']}@" in local["DATABASE_URL"]
+    # The tests run as the application role too, not as the superuser that migrates.
+    assert f"_app:{local['APP_DB_PASSWORD']}@" in local["TEST_DATABASE_URL"]
     assert f":{local['POSTGRES_PASSWORD']}@" in local["MIGRATION_DATABASE_URL"]
 
 
