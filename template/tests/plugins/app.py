@@ -60,27 +60,31 @@ def settings() -> Settings:
     )
 
 
-async def usable(engine: AsyncEngine, variable: str) -> None:
-    """Stop the session, with the reason in one line, if `engine`'s database cannot be
-    used: a database left out of the setup would otherwise fail every test."""
+async def usable(url: str, variable: str) -> None:
+    """Stop the session, with the reason in one line, if `url`'s database cannot be used:
+    a database left out of the setup would otherwise fail every test."""
+    engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
     except (DBAPIError, OSError) as error:
-        url = engine.url.render_as_string(hide_password=False)
         if (reason := explain(error, url, variable)) is None:
             raise
-        await engine.dispose()
         pytest.exit(reason, returncode=pytest.ExitCode.INTERRUPTED)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
 async def schema_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The test database as the role that owns its schema, built with the real
     migrations; the tests themselves run as the application's role (`engine`)."""
-    engine = create_async_engine(settings.tests_schema_database_url, poolclass=NullPool)
+    # The tests' own URL first: the schema role's URL takes its database from it, so what
+    # is wrong there is named as TEST_DATABASE_URL's fault.
+    await usable(settings.database_url, "TEST_DATABASE_URL")
     variable = "MIGRATION_DATABASE_URL" if settings.migration_database_url else "TEST_DATABASE_URL"
-    await usable(engine, variable)
+    await usable(settings.tests_schema_database_url, variable)
+    engine = create_async_engine(settings.tests_schema_database_url, poolclass=NullPool)
     async with engine.begin() as connection:
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "heads"))
     yield engine
@@ -90,7 +94,6 @@ async def schema_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="session")
 async def engine(settings: Settings, schema_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(settings.database_url, poolclass=NullPool)
-    await usable(engine, "TEST_DATABASE_URL")
     yield engine
     await engine.dispose()
 
