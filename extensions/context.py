@@ -316,8 +316,15 @@ class ContextUpdater(ContextHook):
         # every file of the run and are never part of the answers.
         self._secrets = generate_secrets(n for m in [CORE, *MODULES.values()] for n in m.secrets)
 
+        self._derived: dict[str, dict[str, Any]] = {}
+
     def hook(self, context: dict[str, Any]) -> None:
-        context.update(derive(context, MODULES, self._secrets))
+        # Copier asks for a context for every file and path it renders, with the same
+        # answers for most of them: derive once per set of answers.
+        answers = repr(sorted((k, v) for k, v in context.items() if k[0] != "_"))
+        if answers not in self._derived:
+            self._derived[answers] = derive(context, MODULES, self._secrets)
+        context.update(self._derived[answers])
 
 
 class Filters(Extension):

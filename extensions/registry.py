@@ -890,11 +890,13 @@ CELERY = Module(
               condition: service_healthy
             migrate:
               condition: service_completed_successfully
+          # A busy worker answers late: its reply is awaited 5 s (Celery's default is 1 s).
           healthcheck:
-            test: ["CMD-SHELL", "celery -A app.worker.celery_app inspect ping -d celery@$$HOSTNAME"]
+            test: ["CMD-SHELL", "celery -A app.worker.celery_app inspect ping --timeout 5 -d celery@$$HOSTNAME"]
             interval: 30s
             timeout: 10s
-            start_period: 20s
+            # Room for a start on a busy host; the first probe that passes ends it.
+            start_period: 60s
             retries: 3
 
         beat:
@@ -911,6 +913,7 @@ CELERY = Module(
             test: ["CMD", "python", "-m", "app.worker.beat", "/tmp/celerybeat-schedule"]
             interval: 30s
             timeout: 5s
+            start_period: 60s
             retries: 3
     """,
     make_targets=(

@@ -18,6 +18,7 @@ import copier
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
+from package_managers import MANAGERS
 
 from tests import containers, matrix, pythons
 from tests.ports import free_port
@@ -43,6 +44,13 @@ SERVICE_VARIABLES = (
 FOREIGN_PLUGINS = ("-p", "no:copier", "-p", "no:gitconfig", "-p", "no:dir-equal")
 # Each test worker's mypy cache: what it learnt of the libraries serves every project.
 MYPY_CACHE = pythons.CACHE / "mypy" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker more than there are cores. The tests often wait (for a server
+    to start, a task's redelivery, an image build), and the other workers use that time:
+    with two workers on two cores, a quarter of the CPU time went unused."""
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -122,9 +130,18 @@ def env_values(text: str) -> dict[str, str]:
     return {name: value[1:-1] for name, value in pairs}
 
 
-def render(template: Path, destination: Path, **answers: Any) -> Path:
+def render(template: Path, destination: Path, *, lock: bool = False, **answers: Any) -> Path:
+    """Copy the template with `answers`. Without the copy's task, the lock, unless `lock`:
+    it costs more than the rest of the copy, and most tests never read it
+    (`Project.lock` makes it later, as the task does)."""
     copier.run_copy(
-        str(template), destination, data=answers, defaults=True, unsafe=True, quiet=True
+        str(template),
+        destination,
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=not lock,
     )
     return destination
 
@@ -233,6 +250,13 @@ class Project:
 
     def read(self, relative: str) -> str:
         return (self.path / relative).read_text(encoding="utf-8")
+
+    def lock(self) -> None:
+        """Lock the dependencies as the copy's task does, unless they are locked already."""
+        manager = MANAGERS[self.answers()["package_manager"]]
+        if not (self.path / manager.lock_file).exists():
+            script = REPO_ROOT / "extensions" / "lock.py"
+            self._run([sys.executable, str(script), manager.name], None, 600, {})
 
     def drop_databases(self) -> None:
         for name in self.databases:

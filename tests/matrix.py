@@ -6,7 +6,8 @@ new module joins the matrix without a change to the tests:
 - a boolean question that switches a registry module on is a *toggle*. The rows form a
   covering array of strength 3: every combination of values of any three toggles that
   valid answers can hold is in at least one row. All toggles off, all on and copier.yml's
-  defaults are rows too. The row count grows with the logarithm of the number of
+  defaults are rows too. Greedy rows, then a search for fewer: 10 for five toggles,
+  the fewest there can be. The row count grows with the logarithm of the number of
   modules, not with 2^n (tests/unit/test_matrix.py checks it for 5, 10 and 15);
 - a question with `choices` (the Python version, say) is a *neutral* option: it changes
   no code path, so it is not multiplied out. Each row gets a value of it instead, chosen
@@ -169,7 +170,99 @@ def _cover_tuples(
         best = max((candidate(s) for s in starts), key=lambda a: len(held(a)))
         rows.append(best)
         missing -= held(best)
-    return rows
+    return _shrink(rows, len(seeds), tuple(toggles), strength, rng)
+
+
+def _shrink(
+    rows: list[dict[str, bool]],
+    fixed: int,
+    toggles: tuple[str, ...],
+    strength: int,
+    rng: random.Random,
+) -> list[dict[str, bool]]:
+    """Fewer rows, while a search finds them: the greedy rows are rarely the fewest (12
+    where 10 hold every three of five toggles). Drop the row that holds the fewest
+    tuples alone, then repair: while a tuple is missing, write it into the row (not a
+    seed) where that loses the fewest tuples held nowhere else."""
+    cover = _Cover(len(toggles), strength)
+    table = [[row[q] for q in toggles] for row in rows]
+    while len(table) > fixed + 1:
+        counts = cover.counts(table)
+        alone = [sum(counts[k] == 1 for k in cover.keys(row)) for row in table[fixed:]]
+        trial = [list(row) for row in table]
+        del trial[fixed + alone.index(min(alone))]
+        if not cover.repair(trial, fixed, rng):
+            break
+        table = trial
+    unique = list(dict.fromkeys(tuple(row) for row in table))
+    return [dict(zip(toggles, row, strict=True)) for row in unique]
+
+
+# Moves the repair may take before it gives up on one row fewer.
+REPAIR_STEPS = 100
+
+
+class _Cover:
+    """The tuples of `strength` toggle values as numbers: a combination of toggles (by
+    index) times 2^strength, plus the values as bits."""
+
+    def __init__(self, width: int, strength: int) -> None:
+        self.combos = list(itertools.combinations(range(width), strength))
+        self.size = 1 << strength
+        self.touching = [
+            [n for n, combo in enumerate(self.combos) if i in combo] for i in range(width)
+        ]
+
+    def key(self, n: int, row: Sequence[bool]) -> int:
+        bits = 0
+        for i in self.combos[n]:
+            bits = bits << 1 | row[i]
+        return n * self.size + bits
+
+    def keys(self, row: Sequence[bool]) -> list[int]:
+        return [self.key(n, row) for n in range(len(self.combos))]
+
+    def counts(self, table: list[list[bool]]) -> list[int]:
+        counts = [0] * (len(self.combos) * self.size)
+        for row in table:
+            for k in self.keys(row):
+                counts[k] += 1
+        return counts
+
+    def repair(self, table: list[list[bool]], fixed: int, rng: random.Random) -> bool:
+        """Change the rows after the first `fixed` until every tuple is held, or give up."""
+        counts = self.counts(table)
+        missing = {k for k, n in enumerate(counts) if n == 0}
+        for _ in range(REPAIR_STEPS):
+            if not missing:
+                return True
+            key = rng.choice(sorted(missing))
+            combo, bits = self.combos[key // self.size], key % self.size
+            width = len(combo)
+            wanted = {i: bool(bits >> (width - 1 - j) & 1) for j, i in enumerate(combo)}
+
+            def change(row: list[bool], wanted: dict[int, bool] = wanted) -> set[int]:
+                return {n for i, v in wanted.items() if row[i] != v for n in self.touching[i]}
+
+            def cost(row: list[bool], wanted: dict[int, bool] = wanted) -> tuple[int, float]:
+                after = [wanted.get(i, v) for i, v in enumerate(row)]
+                combos = change(row)
+                lost = sum(counts[self.key(n, row)] == 1 for n in combos)
+                gained = sum(counts[self.key(n, after)] == 0 for n in combos)
+                return lost - gained, rng.random()
+
+            row = min(table[fixed:], key=cost)
+            combos = change(row)
+            for n in combos:
+                counts[k := self.key(n, row)] -= 1
+                if counts[k] == 0:
+                    missing.add(k)
+            for i, v in wanted.items():
+                row[i] = v
+            for n in combos:
+                counts[k := self.key(n, row)] += 1
+                missing.discard(k)
+        return not missing
 
 
 def _gain(
@@ -217,8 +310,37 @@ def _cover_pairs(
 
     for toggles in covering:
         add(toggles, max(choices, key=lambda values: gain(toggles, values)))
+    rows = _repair_pairs(rows, choices, wanted)
+    covered = {p for answers, _ in rows for p in _pairs(answers)}
     while wanted - covered:
         add(*max(itertools.product(covering, choices), key=lambda tv: gain(*tv)))
+    return rows
+
+
+def _repair_pairs(
+    rows: list[tuple[dict[str, Any], dict[str, Any]]],
+    choices: list[dict[str, Any]],
+    wanted: set[Pair],
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Before a row is added for a pair still missing, other neutral values in the rows
+    there are: one row at a time, the change that leaves the fewest pairs missing."""
+
+    def missing(candidate: list[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+        return len(wanted - {p for answers, _ in candidate for p in _pairs(answers)})
+
+    left = missing(rows)
+    for _ in range(len(rows) * len(choices)):
+        if not left:
+            break
+        options = [
+            [*rows[:i], ({**answers, **values}, values), *rows[i + 1 :]]
+            for i, (answers, _) in enumerate(rows)
+            for values in choices
+        ]
+        best = min(options, key=missing)
+        if missing(best) >= left:
+            break
+        rows, left = best, missing(best)
     return rows
 
 

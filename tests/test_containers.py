@@ -64,6 +64,7 @@ def images(engine: containers.Engine) -> Iterator[Callable[[Project], Images]]:
                 )
             except containers.Unavailable as reason:
                 pytest.skip(f"no base images: {reason}")
+            project.lock()  # the image installs what the lock holds
             tag = f"template-tests/{project.path.name}:{uuid.uuid4().hex[:12]}"
             app, db = f"{tag}-app", f"{tag}-db"
             engine.build(project.path, project.path / "Dockerfile", app)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from package_managers import MANAGERS, PackageManager
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from registry import CORE, MODULES
 
 from tests.conftest import BIN, render
 
@@ -34,27 +37,53 @@ def locked(project: Path, manager: PackageManager) -> dict[str, str]:
     return {p["name"]: p["version"] for p in lock["package"]}
 
 
-@pytest.fixture(scope="module", params=list(MANAGERS))
 def rendered(
-    request: pytest.FixtureRequest, copier_template: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    copier_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    **answers: bool,
 ) -> tuple[Path, PackageManager]:
     destination = tmp_path_factory.mktemp(request.param) / "service"
-    answers = {"with_auth": False, "with_cache": False, "package_manager": request.param}
-    return render(copier_template, destination, **answers), MANAGERS[request.param]
+    answers = {**answers, "package_manager": request.param}
+    return render(copier_template, destination, lock=True, **answers), MANAGERS[request.param]
 
 
-def test_the_copy_locks_what_pyproject_declares(rendered: tuple[Path, PackageManager]) -> None:
-    project, manager = rendered
+@pytest.fixture(scope="module", params=list(MANAGERS))
+def everything(
+    request: pytest.FixtureRequest, copier_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, PackageManager]:
+    """Every module on: what locks with all of them locks with any of them (the same
+    versions, less what is no longer asked for), so the matrix's renders skip the lock."""
+    modules = {m.question: True for m in MODULES.values() if m.question}
+    return rendered(request, copier_template, tmp_path_factory, **modules)
+
+
+@pytest.fixture(params=list(MANAGERS))
+def bare(
+    request: pytest.FixtureRequest, copier_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, PackageManager]:
+    """No module: the fewest packages to lock again and again."""
+    modules = {m.question: False for m in MODULES.values() if m.question}
+    return rendered(request, copier_template, tmp_path_factory, **modules)
+
+
+def test_the_copy_locks_what_pyproject_declares(everything: tuple[Path, PackageManager]) -> None:
+    project, manager = everything
+    declared = {
+        canonicalize_name(Requirement(d).name)
+        for module in (CORE, *MODULES.values())
+        for d in (*module.dependencies, *module.dev_dependencies)
+    }
 
     packages = locked(project, manager)
-    assert {"fastapi", "sqlalchemy", "pytest", manager.tool} <= set(packages)
+    assert declared | {manager.tool} <= set(packages)
     assert not [p for p in project.glob("*.lock") if p.name != manager.lock_file]
 
 
 def test_a_stale_lock_fails_install_and_make_lock_adds_without_upgrading(
-    rendered: tuple[Path, PackageManager],
+    bare: tuple[Path, PackageManager],
 ) -> None:
-    project, manager = rendered
+    project, manager = bare
     pyproject = project / "pyproject.toml"
     declared = pyproject.read_text(encoding="utf-8")
     assert declared.count('"structlog>=25.1",') == 1

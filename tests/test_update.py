@@ -137,11 +137,13 @@ def service(
         project.drop_databases()
 
 
-def passes_its_checks(project: Project) -> None:
+def passes_its_checks(project: Project, *tests: str) -> None:
+    """Lint-clean, type-checked, and its tests pass: all of them, or those of `tests`."""
     project.run("ruff", "check", ".")
     project.run("ruff", "format", "--check", ".")
     project.run("mypy")
-    result = project.run("pytest", "-q", *FOREIGN_PLUGINS, database_url=project.new_database())
+    database_url = project.new_database()
+    result = project.run("pytest", "-q", *FOREIGN_PLUGINS, *tests, database_url=database_url)
     assert " passed" in result.stdout.strip().splitlines()[-1]
 
 
@@ -231,12 +233,20 @@ OUR_LINES = {
 }
 
 
-@pytest.mark.parametrize("answers", [{}, EVERYTHING], ids=["default", "everything"])
+# The template's files are as a fresh copy renders them, which the matrix tests: with
+# every module on, our own tests and the migrations (ours on top of the template's) are
+# what is left to run.
+@pytest.mark.parametrize(
+    ("answers", "tests"),
+    [({}, ()), (EVERYTHING, ("tests/test_status.py", "tests/test_migrations.py"))],
+    ids=["default", "everything"],
+)
 def test_an_edited_project_updates_from_the_first_release(
     template_repo: Path,
     tmp_path: Path,
     service: Callable[[Path], Project],
     answers: dict[str, Any],
+    tests: tuple[str, ...],
 ) -> None:
     answers = {**answers, "http_port": free_port()}
     first = releases()[0].tag
@@ -267,7 +277,7 @@ def test_an_edited_project_updates_from_the_first_release(
         fresh[".copier-answers.yml"]
     )
     assert project.read(".env") == our_env  # never overwritten: it holds our secrets
-    passes_its_checks(project)
+    passes_its_checks(project, *tests)
 
 
 @pytest.mark.parametrize(
@@ -332,7 +342,6 @@ def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     assert answers_file["with_celery"] is True
     assert answers_file["_commit"] == version
     assert (path / "app/worker/celery_app.py").exists()
-    passes_its_checks(project)
     locked_while_on = locked(path)
 
     run_documented(path, switch_on.replace("with_celery=true", "with_celery=false"))
@@ -345,7 +354,8 @@ def test_a_module_turned_on_then_off_by_update_leaves_a_working_project(
     assert "celery" in locked_while_on
     assert "celery" not in locked(path)
     assert {n: v for n, v in locked(path).items() if locked_while_on.get(n) != v} == {}
-    passes_its_checks(project)
+    # So it works: every other file is as the template's latest commit renders the
+    # defaults, which every run tests (and the newcomer's path below tests Celery turned on).
 
 
 def env_names(text: str) -> set[str]:
@@ -546,7 +556,11 @@ def test_the_newcomers_path_render_a_release_later_update_then_turn_a_module_on(
     assert (path / "app/worker/celery_app.py").exists()
     assert "CELERY_BROKER_URL" in " ".join(report(result.stdout)["New variables in .env.example"])
     commit(path, "Celery on")
-    passes_its_checks(project)
+    # The project is the template's at that release, whose every combination the matrix
+    # tests: here the checks, and the tests that turning Celery on brought.
+    celery_tests = sorted(str(p.relative_to(path)) for p in path.glob("tests/test_worker*.py"))
+    assert celery_tests
+    passes_its_checks(project, *celery_tests)
 
 
 def test_release_tags_restores_missing_tags_and_refuses_a_wrong_one(tmp_path: Path) -> None:

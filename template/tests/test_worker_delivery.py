@@ -28,7 +28,7 @@ def test_the_task_of_a_killed_worker_runs_again_within_the_visibility_timeout(
 ) -> None:
     # Short limits make a short visibility timeout, as a deployment's limits make its own.
     limits = settings.model_copy(
-        update={"celery_task_time_limit": 10, "celery_retry_backoff_max": 1}
+        update={"celery_task_time_limit": 3, "celery_retry_backoff_max": 1}
     )
     queue = f"probe-{uuid.uuid4().hex[:8]}"
     runs_key = f"{settings.redis_key_prefix}:runs:{uuid.uuid4().hex}"

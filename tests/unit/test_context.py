@@ -22,6 +22,7 @@ from context import (
     generate_secrets,
     slugify,
 )
+from jinja2 import Environment
 from package_managers import DEFAULT, MANAGERS
 from registry import CORE, MODULES, REQUIRED, Module, Router, Setting
 
@@ -274,6 +275,29 @@ def test_modules_answered_no_on_the_command_line_are_off_while_validating() -> N
     answers = {"with_cache": "false", "with_worker": "true"}
 
     assert [m.name for m in enabled_modules(answers, FAKE)] == ["core", "worker"]
+
+
+def test_the_hook_derives_from_the_answers_each_context_holds() -> None:
+    """Copier asks for a context per file: one set of answers is derived once, and a
+    change of answer (as while the questions are asked) is derived anew."""
+    hook = context.ContextUpdater(Environment())
+    defaults = {"_copier_conf": {}, **ANSWERS, "with_auth": True, "with_celery": False}
+    first, again = dict(defaults), dict(defaults)
+    celery = defaults | {"with_celery": True}
+
+    for answers in (first, again, celery):
+        hook.hook(answers)
+
+    assert first["modules"] == again["modules"] == derive(defaults, MODULES, SECRETS)["modules"]
+    assert "celery" not in first["modules"]
+    assert "celery" in celery["modules"]
+    assert {m for m in celery["modules"] if m not in first["modules"]} == {"celery", "redis"}
+    # One run, one set of secrets, whatever the answers.
+    assert first["env_local"] == again["env_local"]
+    secret = {line["name"]: line["value"] for line in first["env_local"]}["SECRET_KEY"]
+    assert {"name": "SECRET_KEY", "value": secret} in [
+        {k: line[k] for k in ("name", "value")} for line in celery["env_local"]
+    ]
 
 
 def test_each_version_of_the_template_uses_its_own_registry(tmp_path: Path) -> None:
