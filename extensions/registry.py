@@ -892,7 +892,8 @@ CELERY = Module(
               condition: service_completed_successfully
           # A busy worker answers late: its reply is awaited 5 s (Celery's default is 1 s).
           healthcheck:
-            test: ["CMD-SHELL", "celery -A app.worker.celery_app inspect ping --timeout 5 -d celery@$$HOSTNAME"]
+            test: ["CMD-SHELL",
+                   "celery -A app.worker.celery_app inspect ping --timeout 5 -d celery@$$HOSTNAME"]
             interval: 30s
             timeout: 10s
             # Room for a start on a busy host; the first probe that passes ends it.
