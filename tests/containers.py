@@ -5,7 +5,8 @@ dockerd installed, one started for the session and stopped at its end. Each base
 generated Dockerfiles and compose files name is pulled; where the registry cannot be reached,
 a stand-in is built from Debian packages and tagged with the official name. A stand-in keeps
 the contracts the generated files rely on (python at /usr/local/bin; the postgres image's
-POSTGRES_PASSWORD, /docker-entrypoint-initdb.d and pg_isready; redis-server and redis-cli),
+POSTGRES_PASSWORD, /docker-entrypoint-initdb.d and pg_isready; redis-server and redis-cli;
+mailpit's SMTP and web ports and `/mailpit readyz`),
 says so in a label, and trusts the host's CA bundle, so that a build behind a proxy that
 re-signs TLS reaches PyPI without the project's Dockerfile changing.
 """
@@ -27,6 +28,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests import pythons
 
@@ -277,6 +280,74 @@ ENTRYPOINT ["docker-entrypoint.sh"]
 EXPOSE 6379
 CMD ["redis-server"]
 """
+MAILPIT_SERVER = r"""#!/usr/bin/python3
+# As axllent/mailpit, as far as the projects rely on it: SMTP on 1025 that accepts every
+# message, the web API on 8025 (GET /api/v1/messages lists what arrived), and
+# `/mailpit readyz`, which exits 0 once both answer.
+import email
+import json
+import socket
+import sys
+import urllib.request
+from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+MESSAGES = []
+
+
+class Inbox:
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=default)
+        MESSAGES.append({
+            "Subject": message["Subject"] or "",
+            "To": [{"Address": address} for address in envelope.rcpt_tos],
+        })
+        return "250 OK"
+
+
+class Api(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/readyz":
+            body = b"ok"
+        elif self.path.startswith("/api/v1/messages"):
+            body = json.dumps({"total": len(MESSAGES), "messages": MESSAGES[::-1]}).encode()
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def ready():
+    with socket.create_connection(("127.0.0.1", 1025), timeout=2) as smtp:
+        if not smtp.recv(3) == b"220":
+            return 1
+    with urllib.request.urlopen("http://127.0.0.1:8025/readyz", timeout=2) as response:
+        return 0 if response.status == 200 else 1
+
+
+if sys.argv[1:] == ["readyz"]:
+    try:
+        sys.exit(ready())
+    except OSError as error:
+        sys.exit(f"not ready: {error}")
+controller = Controller(Inbox(), hostname="0.0.0.0", port=1025)
+controller.start()
+ThreadingHTTPServer(("0.0.0.0", 8025), Api).serve_forever()
+"""
+MAILPIT = f"""FROM {DEBIAN}
+LABEL {STAND_IN_LABEL}="axllent/mailpit:{{tag}}, from Debian bookworm's python3-aiosmtpd"
+RUN apt-get update -qq \\
+    && apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null \\
+    && rm -rf /var/lib/apt/lists/*
+COPY mailpit /mailpit
+EXPOSE 1025 8025
+ENTRYPOINT ["/mailpit"]
+"""
 PYTHON = f"""FROM {DEBIAN}
 LABEL {STAND_IN_LABEL}="python:{{version}}-slim, from this machine's CPython build {{build}}"
 COPY python /usr/local
@@ -300,8 +371,14 @@ STDLIB_LEFT_OUT = shutil.ignore_patterns("test", "idlelib", "tkinter", "turtlede
 SCRIPTS_LEFT_OUT = shutil.ignore_patterns("pip*", "idle*", "pydoc*", "2to3*")
 
 
-def base_images(python_version: str) -> list[str]:
-    return [f"python:{python_version}-slim", "postgres:16-alpine", "redis:7-alpine"]
+def base_images(python_version: str, compose_file: Path | None = None) -> list[str]:
+    """What a project's images build on, and, given its compose file, the images that
+    compose runs as they are."""
+    names = [f"python:{python_version}-slim", "postgres:16-alpine", "redis:7-alpine"]
+    if compose_file is not None:
+        services = yaml.safe_load(compose_file.read_text(encoding="utf-8"))["services"]
+        names += [s["image"] for s in services.values() if "image" in s and "build" not in s]
+    return list(dict.fromkeys(names))
 
 
 def ensure_image(engine: Engine, name: str) -> str:
@@ -343,6 +420,10 @@ def build_stand_in(engine: Engine, name: str) -> None:
         elif repository == "redis":
             dockerfile = REDIS
             (context / "docker-entrypoint.sh").write_text(REDIS_ENTRYPOINT, encoding="utf-8")
+        elif repository == "axllent/mailpit":
+            dockerfile = MAILPIT.format(tag=tag)
+            (context / "mailpit").write_text(MAILPIT_SERVER, encoding="utf-8")
+            (context / "mailpit").chmod(0o755)
         else:
             raise Unavailable(f"{name} cannot be pulled, and there is no stand-in for it")
         for script in context.glob("*.sh"):
@@ -420,12 +501,13 @@ def cleaned_up(engine: Engine, label: str) -> Iterator[None]:
         ).stdout.split()
         if containers:
             engine.run("rm", "--force", "--volumes", *containers, check=False)
-        for kind in ("network", "volume"):
+        for kind in ("network", "volume", "image"):
             names = engine.run(
                 kind, "ls", "--quiet", "--filter", f"label={label}", check=False
             ).stdout.split()
             if names:
-                engine.run(kind, "rm", *names, check=False)
+                force = ["--force"] if kind == "image" else []
+                engine.run(kind, "rm", *force, *names, check=False)
 
 
 if __name__ == "__main__":

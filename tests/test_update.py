@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from package_managers import MANAGERS
 from registry import CORE, MODULES
 
 from tests import pythons
@@ -24,6 +25,7 @@ from tests.conftest import BIN, FOREIGN_PLUGINS, Inbox, Project, env_values
 from tests.ports import free_port
 from tests.postgres import Server
 from tests.releases import REPO_ROOT, git, releases, template_repository
+from tests.test_package_managers import make
 
 EVERYTHING = {"with_rate_limit": True, "with_celery": True, "with_mail": True}
 CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
@@ -109,8 +111,9 @@ def tree(path: Path) -> dict[str, str]:
     }
 
 
-def locked(path: Path) -> dict[str, str]:
-    lock = tomllib.loads((path / "uv.lock").read_text(encoding="utf-8"))
+def locked(path: Path, manager: str = "uv") -> dict[str, str]:
+    lock_file = path / MANAGERS[manager].lock_file
+    lock = tomllib.loads(lock_file.read_text(encoding="utf-8"))
     return {p["name"]: p["version"] for p in lock["package"]}
 
 
@@ -462,6 +465,48 @@ def test_an_update_locks_what_pyproject_gained_and_keeps_the_pins(
     # Dependencies the template added since that release are locked too.
     assert "uv" in packages
     subprocess.run([*uv_lock, "--check"], cwd=path, check=True, capture_output=True)
+
+
+# How each tool says its lock matches pyproject.toml.
+LOCK_CHECK = {"uv": ("uv", "lock", "--check"), "poetry": ("poetry", "check", "--lock")}
+
+
+@pytest.mark.parametrize("manager", list(MANAGERS))
+def test_a_release_that_adds_a_dependency_is_locked_with_the_teams_own_and_keeps_the_pins(
+    manager: str, template_repo: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "template"
+    git("clone", "--quiet", str(template_repo), str(template), cwd=tmp_path)
+    path = generate(template, tmp_path / "service", "HEAD", {"package_manager": manager})
+    lock_file = MANAGERS[manager].lock_file
+    assert git("ls-files", lock_file, cwd=path).strip() == lock_file
+    # A lock made when structlog 25.1.0 was the newest, then a dependency of the team's
+    # own that is not locked yet.
+    pyproject = path / "pyproject.toml"
+    declared = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(declared.replace('"structlog>=25.1"', '"structlog==25.1.0"'))
+    assert make("lock", path).returncode == 0
+    pyproject.write_text(
+        declared.replace("dependencies = [\n", 'dependencies = [\n    "orjson>=3.10",\n')
+    )
+    commit(path, "Pin structlog; add orjson")
+    # The template's next commit adds a dependency of its own.
+    registry = template / "extensions" / "registry.py"
+    registry.write_text(
+        registry.read_text(encoding="utf-8").replace(
+            '"structlog>=25.1",\n', '"structlog>=25.1",\n        "humanize>=4.9",\n'
+        )
+    )
+    git("commit", "--quiet", "--all", "-m", "Depend on humanize", cwd=template)
+
+    result = update(path, "--vcs-ref=HEAD")
+
+    assert "Conflicts to resolve" not in report(result.stdout)
+    packages = locked(path, manager)
+    assert packages["structlog"] == "25.1.0"
+    assert {"orjson", "humanize"} <= set(packages)
+    tool, *check = LOCK_CHECK[manager]
+    subprocess.run([str(BIN / "python"), "-m", tool, *check], cwd=path, check=True)
 
 
 # The README's render command starts by building the environment this one already is.
