@@ -224,7 +224,7 @@ def time_copier(scratch: Path, repeats: int) -> list[float]:
 
 
 def render(destination: Path, answers: dict[str, Any]) -> Path:
-    data = [f"--data={k}={json.dumps(v)}" for k, v in answers.items()]
+    data = [f"--data={k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in answers.items()]
     copier = Path(sys.executable).parent / "copier"
     command = [str(copier), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
     run([*command, *data, str(REPO_ROOT), str(destination)], REPO_ROOT, dict(os.environ))

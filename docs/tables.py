@@ -7,8 +7,9 @@ docs/, and is rewritten from the registry by
     python docs/tables.py --check    # exit 1, naming each stale table, if one is stale
 
 NAME is one of TABLES: `modules` (the optional modules), `settings` (every environment
-variable), `files` (the files each module owns) and `touches` (the shared files a module
-changes, from its `touches`). The site (mkdocs.yml) leaves this script out.
+variable), `files` (the files each module owns), `touches` (the shared files a module
+changes, from its `touches`) and `servers` (the web servers, extensions/servers.py). The
+site (mkdocs.yml) leaves this script out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.footprint import owns  # noqa: E402  (also puts extensions/ on the path)
 
 from registry import CORE, MODULES, Module, Setting  # noqa: E402  # isort: skip
+from servers import SERVERS  # noqa: E402  # isort: skip
 
 DOCS = REPO_ROOT / "docs"
 BLOCK = re.compile(
@@ -165,11 +167,22 @@ def touches_table() -> str:
     )
 
 
+def servers_table() -> str:
+    return table(
+        ("`server`", "what runs the app", "workers by default", "dependencies"),
+        (
+            (code(s.name), s.summary, s.default_workers, codes(s.dependencies, "(none more)"))
+            for s in SERVERS.values()
+        ),
+    )
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "modules": modules_table,
     "settings": settings_table,
     "files": files_table,
     "touches": touches_table,
+    "servers": servers_table,
 }
 
 

@@ -26,7 +26,7 @@ from jinja2.ext import Extension
 # (the project's and the new one): a `registry` imported for the other version must not
 # stand in for this version's.
 _HERE = Path(__file__).resolve().parent
-for _name in ("registry", "package_managers"):
+for _name in ("registry", "package_managers", "servers"):
     _imported = sys.modules.get(_name)
     if _imported is not None and Path(_imported.__file__ or "").resolve().parent != _HERE:
         del sys.modules[_name]
@@ -34,6 +34,8 @@ sys.path.insert(0, str(_HERE))
 
 from package_managers import DEFAULT, MANAGERS, PackageManager  # noqa: E402
 from registry import CORE, MODULES, Module, RouteAdditions, Setting, python_string  # noqa: E402
+from servers import DEFAULT as DEFAULT_SERVER  # noqa: E402
+from servers import SERVERS, WebServer  # noqa: E402
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FALLBACK_SLUG = "service"
@@ -247,24 +249,34 @@ def package_manager(answers: Mapping[str, Any]) -> PackageManager:
     return MANAGERS.get(str(answers.get("package_manager") or DEFAULT), MANAGERS[DEFAULT])
 
 
+def web_server(answers: Mapping[str, Any]) -> WebServer:
+    """The chosen web server, or the default, as for the package manager."""
+    return SERVERS.get(str(answers.get("server") or DEFAULT_SERVER), SERVERS[DEFAULT_SERVER])
+
+
 def derive(
     answers: Mapping[str, Any],
     modules: Mapping[str, Module],
     secrets: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Everything the templates need to know about the chosen modules and package manager."""
+    """Everything the templates need to know about the chosen modules, package manager and
+    web server."""
     chosen = enabled_modules(answers, modules)
     manager = package_manager(answers)
+    server = web_server(answers)
     settings = [s for m in chosen for s in m.settings]
     values = _Pending(answers, secrets=secrets)
     return {
         "modules": [m.name for m in chosen],
-        "dependencies": sorted(_unique(d for m in chosen for d in m.dependencies)),
+        "dependencies": sorted(
+            _unique([*(d for m in chosen for d in m.dependencies), *server.dependencies])
+        ),
         # The package manager too, for `copier update`'s lock.
         "dev_dependencies": sorted(
             _unique([*(d for m in chosen for d in m.dev_dependencies), manager.requirement])
         ),
         "manager": manager,
+        "web_server": server,
         "app_settings": [
             {
                 "name": s.name,

@@ -233,8 +233,9 @@ class Module:
     API waits for each to be healthy before it starts. `compose_app_services` run the app's
     own image with its configuration (workers, schedulers), in the same YAML: each starts
     with `<<: *app`, which extends the compose file's `x-app`. `prestart` are modules that the
-    migrate step runs (`python -m ...`) after the migrations, before the API starts:
-    one-shot set-up that needs what the long-running containers must not hold.
+    migrate step (`python -m app.prestart --migrate`) runs as `python -m ...` after the
+    migrations, before the API starts: one-shot set-up that needs what the long-running
+    containers must not hold.
 
     `package` is the module's side package of the app (`app.auth`): it sits beside the
     layers (`app.api` -> `app.services` -> `app.db` / `app.models` / `app.schema` ->
@@ -489,6 +490,13 @@ CORE = Module(
             doc="Origins allowed to call the API from a browser (JSON list).",
         ),
         Setting(
+            name="trusted_proxies",
+            type="list[str]",
+            default=[],
+            example='["10.0.0.0/8"]',
+            doc="Proxies (addresses, networks) whose X-Forwarded-For/-Proto are believed; JSON.",
+        ),
+        Setting(
             name="max_request_body_bytes",
             type="int",
             default=1_048_576,
@@ -503,6 +511,13 @@ CORE = Module(
             doc="Largest total size of a request's headers; larger ones get 431.",
         ),
         Setting(
+            name="web_concurrency",
+            type="int",
+            default=None,
+            ge=1,
+            doc="Worker processes of the server (default: 1; gunicorn: the CPUs of the quota).",
+        ),
+        Setting(
             name="shutdown_drain_seconds",
             type="float",
             default=5.0,
@@ -515,6 +530,25 @@ CORE = Module(
             default=10,
             ge=0,
             doc="Then: seconds requests in flight get to finish before they are cancelled.",
+        ),
+        Setting(
+            name="prestart_wait_seconds",
+            type="float",
+            default=60.0,
+            gt=0,
+            doc="How long the entrypoint (app/prestart.py) waits for PostgreSQL to answer.",
+        ),
+        Setting(
+            name="migrate_on_start",
+            type="bool",
+            default=False,
+            doc="Migrate on start, one replica at a time (needs MIGRATION_DATABASE_URL).",
+        ),
+        Setting(
+            name="reset_db",
+            type="bool",
+            default=False,
+            doc="Development only: empty, migrate and seed the database on every start.",
         ),
         Setting(
             name="postgres_password",
@@ -904,11 +938,14 @@ CELERY = Module(
           <<: *app
           command: ["celery", "-A", "app.worker.celery_app", "beat",
                     "--schedule", "/tmp/celerybeat-schedule", "--loglevel", "INFO"]
+          # After migrate: the image's entrypoint refuses a schema that is not the code's.
           depends_on:
             db:
               condition: service_healthy
             redis:
               condition: service_healthy
+            migrate:
+              condition: service_completed_successfully
           # Healthy while beat keeps waking up (app/worker/beat.py): a hung beat is still alive.
           healthcheck:
             test: ["CMD", "python", "-m", "app.worker.beat", "/tmp/celerybeat-schedule"]

@@ -341,7 +341,54 @@ def _repair_pairs(
         if missing(best) >= left:
             break
         rows, left = best, missing(best)
-    return rows
+    return _search_pairs(rows, choices, wanted) if left else rows
+
+
+# Moves the search for neutral values may make before a row is added instead.
+PAIR_SEARCH_STEPS = 2000
+
+
+def _search_pairs(
+    rows: list[tuple[dict[str, Any], dict[str, Any]]],
+    choices: list[dict[str, Any]],
+    wanted: set[Pair],
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Where the greedy moves are stuck: min-conflicts. Take a pair still missing, and give
+    a row that can hold it the neutral values that hold it with the fewest pairs missing
+    overall, even when that is more than before; keep the best rows seen."""
+    rng = random.Random(SEED)
+    neutral_names = set(choices[0])
+    values = [dict(values) for _, values in rows]
+    toggles = [{k: v for k, v in answers.items() if k not in neutral_names} for answers, _ in rows]
+
+    def missing_pairs(candidate: list[dict[str, Any]]) -> set[Pair]:
+        held = {p for t, v in zip(toggles, candidate, strict=True) for p in _pairs({**t, **v})}
+        return wanted - held
+
+    left = missing_pairs(values)
+    best = (len(left), [dict(v) for v in values])
+    for _ in range(PAIR_SEARCH_STEPS):
+        if not left:
+            break
+        pair = rng.choice(sorted(left, key=repr))
+        moves = [
+            (i, choice)
+            for i, row in enumerate(toggles)
+            for choice in choices
+            if all({**row, **choice}[q] == v for q, v in pair)
+        ]
+        scored = []
+        for i, choice in moves:
+            trial = [*values[:i], choice, *values[i + 1 :]]
+            scored.append((len(missing_pairs(trial)), rng.random(), i, choice))
+        if not scored:
+            break
+        _, _, i, choice = min(scored, key=lambda score: score[:2])
+        values[i] = choice
+        left = missing_pairs(values)
+        if len(left) < best[0]:
+            best = (len(left), [dict(v) for v in values])
+    return [({**t, **v}, v) for t, v in zip(toggles, best[1], strict=True)]
 
 
 def _wanted_pairs(toggles: Sequence[str], neutral: Mapping[str, tuple[Any, ...]]) -> set[Pair]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from package_managers import MANAGERS
 from registry import CORE, MODULES
+from servers import SERVERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("TEMPLATE_TEST_CACHE", REPO_ROOT / ".cache"))
@@ -28,11 +29,13 @@ RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def requirements() -> list[str]:
-    """What the projects of every combination of modules and package manager need,
-    together."""
+    """What the projects of every combination of modules, package manager and web server
+    need, together."""
     modules = (CORE, *MODULES.values())
     tools = {m.requirement for m in MANAGERS.values()}
-    return sorted({d for m in modules for d in (*m.dependencies, *m.dev_dependencies)} | tools)
+    servers = {d for s in SERVERS.values() for d in s.dependencies}
+    declared = {d for m in modules for d in (*m.dependencies, *m.dev_dependencies)}
+    return sorted(declared | tools | servers)
 
 
 def interpreter(version: str) -> str:

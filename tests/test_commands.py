@@ -33,7 +33,8 @@ def attempt(
     )
 
 
-# What `make migrate` runs first, with the test environment's interpreter.
+# Alembic as a developer runs it (`make migrate` runs it through app/prestart.py, whose
+# messages tests/test_prestart.py checks).
 MIGRATE = ["python", "-m", "alembic", "upgrade", "heads"]
 
 

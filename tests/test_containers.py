@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import time
 import uuid
@@ -279,3 +280,54 @@ def test_compose_up_serves_items_and_turns_unhealthy_without_its_database(
             )  # fmt: skip
             print(logs.stdout[-6000:])
             compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+
+
+@pytest.mark.stage("container")
+@pytest.mark.parametrize("render", RENDERS)
+def test_the_dev_stack_serves_the_working_tree_and_reloads_it(
+    render: str,
+    variant: Callable[[str], Project],
+    engine: containers.Engine,
+    images: Callable[[Project], Images],
+    tmp_path: Path,
+) -> None:
+    project = variant(render)
+    image = images(project)
+    # A copy: the test edits the code.
+    tree = Path(shutil.copytree(project.path, tmp_path / "service", symlinks=True))
+    (tmp_path / "override.yml").write_text(
+        override(compose_services(engine, project), image), encoding="utf-8"
+    )
+    name = f"tpl-{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    files = ["docker-compose.yml", "docker-compose.dev.yml", str(tmp_path / "override.yml")]
+    compose = [COMPOSE, "--project-name", name, *(f"--file={file}" for file in files)]
+    env = compose_env(engine, HTTP_PORT=str(port))
+    base = f"http://127.0.0.1:{port}"
+
+    def title() -> str:
+        try:
+            status, document = request(f"{base}/openapi.json")
+        except OSError:
+            return ""
+        return str(document["info"]["title"]) if status == 200 else ""
+
+    with containers.cleaned_up(engine, f"com.docker.compose.project={name}"):
+        try:
+            up = [*compose, "up", "--detach", "--wait", "--wait-timeout", "240", "--no-build"]
+            started = subprocess.run(
+                [*up, "api"], cwd=tree, env=env, capture_output=True, text=True, check=False
+            )
+            assert started.returncode == 0, started.stderr[-4000:]
+            assert title() == project.answers()["project_name"]
+            about = tree / "app" / "core" / "about.py"
+            about.write_text('NAME = "Reloaded"\n', encoding="utf-8")
+
+            seconds = poll(lambda: title() == "Reloaded", 60, "the edited title served")
+            print(f"the edit was served {seconds:.1f}s after it was saved")
+        finally:
+            logs = [*compose, "logs", "--no-color", "--tail", "40", "api"]
+            result = subprocess.run(logs, cwd=tree, env=env, capture_output=True, text=True)
+            print(result.stdout[-4000:])
+            down = [*compose, "down", "--volumes", "--remove-orphans", "--timeout", "5"]
+            subprocess.run(down, cwd=tree, env=env, capture_output=True, check=False)

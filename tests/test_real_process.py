@@ -29,11 +29,26 @@ from tests.postgres import Server
 from tests.redis_server import RedisProcess
 
 
-def dockerfile_command(project: Project) -> list[str]:
-    match = re.search(r"^CMD (\[.*\])$", project.read("Dockerfile"), re.MULTILINE)
-    assert match, "the Dockerfile has no exec-form CMD"
+def dockerfile_exec(project: Project, instruction: str) -> list[str]:
+    """An exec-form instruction of the Dockerfile (`CMD`, `ENTRYPOINT`), as a list."""
+    match = re.search(rf"^{instruction} (\[.*\])$", project.read("Dockerfile"), re.MULTILINE)
+    assert match, f"the Dockerfile has no exec-form {instruction}"
     command: list[str] = json.loads(match.group(1))
     return command
+
+
+def migrate_command(project: Project) -> list[str]:
+    """What the compose migrate service runs: the image's entrypoint with its command."""
+    services = yaml.safe_load(project.read("docker-compose.yml"))["services"]
+    command: list[str] = services["migrate"]["command"]
+    entrypoint = dockerfile_exec(project, "ENTRYPOINT")
+    assert entrypoint[0] == "python"
+    return [project.interpreter, *entrypoint[1:], *command]
+
+
+def dockerfile_command(project: Project) -> list[str]:
+    """What the container runs: its entrypoint, with the CMD as the entrypoint's arguments."""
+    return [*dockerfile_exec(project, "ENTRYPOINT"), *dockerfile_exec(project, "CMD")]
 
 
 def request(
@@ -95,10 +110,11 @@ def wait_until_healthy(base: str, process: subprocess.Popen[str], timeout: float
 
 @contextmanager
 def started(
-    project: Project, env: dict[str, str], port: int | None = None
+    project: Project, env: dict[str, str], port: int | None = None, output: list[str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Start the Dockerfile's CMD as a real process, with the project's interpreter (on
-    `port`, else the CMD's); yield its base URL once it is healthy, and the process."""
+    `port`, else the CMD's); yield its base URL once it is healthy, and the process. Once
+    it has stopped, `output` holds every line it wrote after it was healthy."""
     command = dockerfile_command(project)
     assert command[0] == "python"
     command = [project.interpreter, *command[1:]]
@@ -120,7 +136,14 @@ def started(
     base = f"http://127.0.0.1:{port}"
     # Read as it is written: a pipe nobody reads fills up and then blocks the service.
     tail: deque[str] = deque(maxlen=100)
-    reader = threading.Thread(target=lambda: tail.extend(process.stdout or ()), daemon=True)
+
+    def read() -> None:
+        for line in process.stdout or ():
+            tail.append(line)
+            if output is not None:
+                output.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     try:
         wait_until_healthy(base, process)
         reader.start()
@@ -182,13 +205,50 @@ def test_started_as_in_the_dockerfile_it_serves_health_and_items(project: Projec
         assert error["error"]["code"] == "validation_error"
 
 
+def client_logged(project: Project, env: dict[str, str], headers: dict[str, str]) -> str:
+    """The client address the service logs for one request sent with `headers`."""
+    request_id = uuid.uuid4().hex
+    output: list[str] = []
+    with started(project, env | {"LOG_FORMAT": "json"}, output=output) as (base, _):
+        sent = urllib.request.Request(
+            f"{base}/health/live", headers={**headers, "X-Request-ID": request_id}
+        )
+        with urllib.request.urlopen(sent, timeout=5) as response:
+            assert response.status == 200
+    lines = [json.loads(line) for line in output if line.startswith("{")]
+    (logged,) = [
+        line
+        for line in lines
+        if line.get("request_id") == request_id and line["event"] == "request"
+    ]
+    client: str = logged["client"]
+    return client
+
+
+@pytest.mark.stage("process")
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    default_project: Project,
+) -> None:
+    env = default_project.env(default_project.migrated_database())
+    forged = {"X-Forwarded-For": "203.0.113.9"}
+
+    # The default trusts no proxy: not even one on the same host, as uvicorn's would.
+    assert client_logged(default_project, env, forged) == "127.0.0.1"
+    trusted = env | {"TRUSTED_PROXIES": '["10.0.0.0/8"]'}
+    assert client_logged(default_project, trusted, forged) == "127.0.0.1"
+    # From a trusted proxy, the client is the last address no trusted proxy added.
+    trusted = env | {"TRUSTED_PROXIES": '["127.0.0.0/8"]'}
+    assert client_logged(default_project, trusted, forged) == "203.0.113.9"
+    chain = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 127.0.0.5"}
+    assert client_logged(default_project, trusted, chain) == "203.0.113.9"
+
+
 def test_the_first_admin_from_env_can_sign_in(default_project: Project) -> None:
     """The generated .env names an admin with a generated password; compose's migrate step
     creates it (the API, which never gets that password, does not)."""
     url = default_project.new_database()
-    migrate = yaml.safe_load(default_project.read("docker-compose.yml"))["services"]["migrate"]
     step = subprocess.run(
-        migrate["command"],
+        migrate_command(default_project),
         cwd=default_project.path,
         env=default_project.env(url),
         capture_output=True,

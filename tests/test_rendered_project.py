@@ -298,7 +298,11 @@ def test_compose_gives_each_container_only_the_settings_it_reads(project: Projec
     assert {"DATABASE_URL", "SECRET_KEY"} <= set(migrate)
     if project.answers()["with_auth"]:
         assert migrate["FIRST_SUPERUSER_PASSWORD"]
-        assert "python -m app.auth.bootstrap" in " ".join(services["migrate"]["command"])
+        # The entrypoint's --migrate runs the first admin's set-up after the migrations.
+        assert services["migrate"]["command"] == ["--migrate"]
+        assert 'SET_UP: tuple[str, ...] = ("app.auth.bootstrap",)' in project.read(
+            "app/prestart.py"
+        )
 
 
 @pytest.mark.stage("docker")

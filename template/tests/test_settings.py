@@ -69,3 +69,20 @@ def test_the_tests_migrate_as_the_migrations_role() -> None:
 
 def test_secret_is_not_in_the_settings_repr() -> None:
     assert STRONG not in repr(make(secret_key=STRONG))
+
+
+def test_trusted_proxies_take_addresses_and_networks_only() -> None:
+    settings = make(secret_key=STRONG, trusted_proxies=["10.0.0.0/8", "192.0.2.7", "::1"])
+    assert settings.trusted_proxies == ["10.0.0.0/8", "192.0.2.7", "::1"]
+
+    with pytest.raises(ValidationError, match=r"'proxy\.local' is not an IP address or network"):
+        make(secret_key=STRONG, trusted_proxies=["proxy.local"])
+
+
+def test_reset_db_is_refused_outside_development() -> None:
+    assert make(secret_key=STRONG, reset_db=True).reset_db
+
+    with pytest.raises(
+        ValidationError, match="RESET_DB=true deletes every row: refused in production"
+    ):
+        make(environment="production", secret_key=STRONG, reset_db=True)

@@ -25,6 +25,8 @@ from context import (
 from jinja2 import Environment
 from package_managers import DEFAULT, MANAGERS
 from registry import CORE, MODULES, REQUIRED, Module, Router, Setting
+from servers import DEFAULT as DEFAULT_SERVER
+from servers import SERVERS
 
 CACHE = Module(
     name="cache",
@@ -143,6 +145,22 @@ def test_the_package_manager_defaults_until_answered() -> None:
     # While prompting, and for an answer copier.yml's validator is about to refuse.
     assert derive({}, MODULES, SECRETS)["manager"] is MANAGERS[DEFAULT]
     assert derive({"package_manager": "pip"}, MODULES, SECRETS)["manager"] is MANAGERS[DEFAULT]
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_the_web_server_is_the_chosen_one_and_its_distributions_dependencies(name: str) -> None:
+    derived = derive({**ANSWERS, "server": name}, MODULES, SECRETS)
+
+    assert derived["web_server"] is SERVERS[name]
+    others = {d for s in SERVERS.values() if s.name != name for d in s.dependencies}
+    assert set(SERVERS[name].dependencies) <= set(derived["dependencies"])
+    assert others.isdisjoint(derived["dependencies"])
+    assert derived["dependencies"] == sorted(derived["dependencies"])
+
+
+def test_the_web_server_defaults_until_answered() -> None:
+    assert derive({}, MODULES, SECRETS)["web_server"] is SERVERS[DEFAULT_SERVER]
+    assert derive({"server": "hypercorn"}, MODULES, SECRETS)["web_server"].name == "uvicorn"
 
 
 def test_derive_tolerates_questions_not_answered_yet() -> None:

@@ -61,6 +61,7 @@ class RequestContextMiddleware:
                 "request",
                 method=scope["method"],
                 path=scope["path"],
+                client=scope["client"][0] if scope.get("client") else None,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
