@@ -1,6 +1,7 @@
-"""Instructions per request of the generated service and of the floor, counted by callgrind.
+"""Instructions per request of the generated service, the floor and the textbook app,
+counted by callgrind.
 
-    python bench/instructions.py                     # item by id and the list page
+    python bench/instructions.py                     # item by id, the list page, a create
     python bench/instructions.py --endpoint "item by id" --requests 500
 
 wrk's requests/s move with whatever else runs on the machine; the instructions a request
@@ -10,9 +11,11 @@ bench/service.py does, and calls each app's ASGI callable in process
 real PostgreSQL and Redis behind. Each count is two runs under `valgrind
 --tool=callgrind` with the same start-up and warm-up, one with N more requests and one
 without; the difference over N is the instructions per request (start-up, imports and
-shutdown cancel out). PYTHONHASHSEED is fixed, so a count repeats to within 1%. The ids
-read cycle over those of the warm-up: with the cache on, the measured reads are hits, as
-most reads under wrk are.
+shutdown cancel out). PYTHONHASHSEED is fixed, so a count repeats to within 1% (the same
+create twice: 3 909 986 and 3 909 915). The ids read cycle over those of the warm-up:
+with the cache on, the measured reads are hits, as most reads under wrk are. Where the
+app has accounts, a member signs up before the counts, outside callgrind, and every
+counted request carries their bearer token, as under wrk; each create names a new item.
 
 What uvicorn and the kernel spend on the HTTP side is not counted: it is the same for
 every app, which is why ratios of requests/s under wrk are closer to 1 than these.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,7 +46,11 @@ from tests.redis_server import find_redis  # noqa: E402
 
 DRIVER = BENCH / "asgi_driver.py"
 FACTORY = "app.main:create_app"  # the generated Dockerfile's
-ENDPOINTS = {"item by id": "/api/v1/items/{n}", "list page of 20": service.LIST_PAGE}
+ENDPOINTS = {
+    "item by id": "/api/v1/items/{n}",
+    "list page of 20": service.LIST_PAGE,
+    "create": "POST /api/v1/items",
+}
 # bench/service.py's services of the default project, the floor first.
 APPS = sorted((s for s in service.SERVICES if s.project == "default"), key=lambda s: not s.floor)
 
@@ -104,25 +112,37 @@ def per_request(
     redis_url: str,
     args: argparse.Namespace,
 ) -> float:
+    factory, app_dir = (f"{app.peer}:create_app", BENCH) if app.peer else (FACTORY, project)
+    # The same secret for the member's token and the counted runs.
+    env = {**service.service_env(database_url, redis_url), **app.env, **UNHURRIED}
+    signed_up = subprocess.run(
+        [python, str(DRIVER), factory, "member", str(app_dir)],
+        cwd=project, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if signed_up.returncode != 0:
+        sys.exit(f"{app.name} could not sign a member up:\n{signed_up.stderr[-3000:]}")
+    env["BENCH_AUTHORIZATION"] = authorization(signed_up.stdout)
+
     def count(requests: int) -> int:
         # A fresh key prefix each run: the cache starts empty for both.
-        env = {
-            **service.service_env(database_url, redis_url),
-            **app.env,
-            **UNHURRIED,
-            "PYTHONHASHSEED": "0",
-        }
-        factory, app_dir = ("floor:create_app", BENCH) if app.floor else (FACTORY, project)
+        prefix = f"bench-{secrets.token_hex(4)}"
+        run_env = {**env, "REDIS_KEY_PREFIX": prefix, "PYTHONHASHSEED": "0"}
         command = [
             "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python,
             str(DRIVER), factory, path, str(requests), str(args.warmup), str(app_dir),
         ]  # fmt: skip
-        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=project, env=run_env, capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(f"{app.name} failed under callgrind:\n{result.stderr[-3000:]}")
         return collected(result.stderr)
 
     return (count(args.requests) - count(0)) / args.requests
+
+
+def authorization(stdout: str) -> str:
+    """The header `asgi_driver.py ... member` printed among the app's log lines, or ""."""
+    headers = [line for line in stdout.splitlines() if line.startswith("Bearer ")]
+    return headers[-1] if headers else ""
 
 
 def collected(stderr: str) -> int:

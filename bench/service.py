@@ -1,11 +1,12 @@
-"""The generated service under load, beside the floor, in one run: docs/benchmarks.md.
+"""The generated service under load, beside the floor and the textbook app, in one run:
+docs/benchmarks.md.
 
     python bench/service.py                   # 30 s per endpoint, 64 connections
     python bench/service.py --duration 10     # a quicker look
     python bench/service.py --duration 10 --service "default, cache off" --endpoint "item by id"
 
-A run narrowed with --service or --endpoint (the floor is always measured, for the
-ratios) prints its table and leaves docs/benchmarks.md as it is.
+A run narrowed with --service or --endpoint (the floor and the textbook app are always
+measured, for the ratios) prints its table and leaves docs/benchmarks.md as it is.
 
 One run renders the default project and the all-modules project, migrates a fresh
 database for each and seeds it with 10 000 items, starts each as its Dockerfile does (the
@@ -15,7 +16,9 @@ creation time, and a create. Each load is preceded by an unmeasured warm-up.
 The default project is measured twice: as shipped (its cache on) and with
 CACHE_ENABLED=false, where every read goes to PostgreSQL. The floor (bench/floor.py: raw
 ASGI and asyncpg, the same queries and JSON) is served by the same uvicorn on the default
-project's database and loaded identically. It also measures start-up (process start to
+project's database and loaded identically, and so is the textbook app (bench/textbook.py:
+the same requests as the FastAPI and SQLAlchemy tutorials write them, the peer a team
+would otherwise write). It also measures start-up (process start to
 the first healthy answer), resident memory after the load, and `copier copy` of the
 default project.
 
@@ -67,19 +70,30 @@ PROJECTS = {
 FLOOR = "floor"
 
 
+TEXTBOOK = "textbook"
+
+
 @dataclass(frozen=True)
 class Service:
+    """A service measured; `peer` names a bench/ module serving the project's database in
+    its place (the floor, the textbook app)."""
+
     name: str
     project: str
     env: dict[str, str] = field(default_factory=dict)
-    floor: bool = False
+    peer: str = ""
+
+    @property
+    def floor(self) -> bool:
+        return self.name == FLOOR
 
 
 SERVICES = (
     Service("default", "default"),
     # The same project with every read served by PostgreSQL: what the code costs.
     Service("default, cache off", "default", {"CACHE_ENABLED": "false"}),
-    Service(FLOOR, "default", floor=True),
+    Service(FLOOR, "default", peer="floor"),
+    Service(TEXTBOOK, "default", peer="textbook"),
     Service("all modules", "all modules"),
 )
 SEED = 10_000
@@ -148,7 +162,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument(
-        "--service", action="append", choices=[s.name for s in SERVICES if not s.floor],
+        "--service", action="append", choices=[s.name for s in SERVICES if not s.peer],
         help="measure only this service (repeatable); the report is printed, not written",
     )  # fmt: skip
     parser.add_argument(
@@ -156,7 +170,7 @@ def main() -> int:
         help="load only this endpoint (repeatable); the report is printed, not written",
     )  # fmt: skip
     args = parser.parse_args()
-    services = [s for s in SERVICES if s.floor or not args.service or s.name in args.service]
+    services = [s for s in SERVICES if s.peer or not args.service or s.name in args.service]
     endpoints = args.endpoint or list(ENDPOINTS)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -188,8 +202,8 @@ def main() -> int:
                 databases.append(database)
                 env = {**service_env(pg.database_url(database), redis_url), **service.env}
                 command = dockerfile_command(path, python)
-                if service.floor:
-                    command, path = floor_command(command), REPO_ROOT
+                if service.peer:
+                    command, path = peer_command(command, service.peer), REPO_ROOT
                 startups = [time_startup(command, path, env) for _ in range(4)]
                 base, startup = running.enter_context(serve(command, path, env))
                 startups.append(startup)
@@ -294,11 +308,12 @@ def dockerfile_command(project: Path, python: str) -> list[str]:
     return command
 
 
-def floor_command(service: list[str]) -> list[str]:
-    """uvicorn as the service's `python -m app.serve` runs it: httptools, no access log."""
+def peer_command(service: list[str], peer: str) -> list[str]:
+    """The peer app under uvicorn as the service's `python -m app.serve` runs it:
+    httptools, no access log."""
     python, port = service[0], service[service.index("--port") + 1]
     return [
-        *(python, "-m", "uvicorn", "--factory", "floor:create_app"),
+        *(python, "-m", "uvicorn", "--factory", f"{peer}:create_app"),
         *("--app-dir", str(REPO_ROOT / "bench"), "--host", "127.0.0.1", "--port", port),
         "--no-access-log",
     ]
@@ -515,21 +530,23 @@ def report(
         "same rows for every service; item ids drawn uniformly from them.",
         "- Order, per endpoint: the floor, then each service followed by the floor again. A "
         "service's ratio is over the mean of the two floor runs on either side of it; the "
-        "floor's row is its median run.",
+        "floor's row is its median run. Over textbook: the service's ratio over the "
+        "textbook app's.",
         f"- `copier copy` of the default project: median {statistics.median(copier_seconds):.2f} s "
         f"of {len(copier_seconds)}.",
         "",
-        "| Service | Endpoint | Requests/s | p50 | p99 | Errors | Ratio to floor |",
-        "|---|---|---:|---:|---:|---|---:|",
+        "| Service | Endpoint | Requests/s | p50 | p99 | Errors | Ratio to floor | Over textbook |",
+        "|---|---|---:|---:|---:|---|---:|---:|",
     ]
+    ratios = {name: _ratios(result, floor) for name, result in measured.items()}
+    textbook = ratios.get(TEXTBOOK, {})
     for name, result in measured.items():
         for endpoint, run in result.loads.items():
-            ratio = result.ratios.get(endpoint)
-            if ratio is None:
-                ratio = run.requests_per_second / floor.loads[endpoint].requests_per_second
+            ratio = ratios[name][endpoint]
+            over = f"{ratio / textbook[endpoint]:.2f}" if endpoint in textbook else "-"
             lines.append(
                 f"| {name} | {endpoint} | {run.requests_per_second:.0f} | {run.p50_ms:.2f} ms "
-                f"| {run.p99_ms:.2f} ms | {run.errors_cell()} | {ratio:.2f} |"
+                f"| {run.p99_ms:.2f} ms | {run.errors_cell()} | {ratio:.2f} | {over} |"
             )
     if floor.floor_runs:
         runs = "; ".join(
@@ -547,6 +564,17 @@ def report(
         for name, r in measured.items()
     ]
     return "\n".join(lines) + "\n"
+
+
+def _ratios(result: Measured, floor: Measured) -> dict[str, float]:
+    """Requests/s over the floor's, per endpoint: measured around the run, else over the
+    floor's median run."""
+    return {
+        endpoint: result.ratios.get(
+            endpoint, run.requests_per_second / floor.loads[endpoint].requests_per_second
+        )
+        for endpoint, run in result.loads.items()
+    }
 
 
 if __name__ == "__main__":

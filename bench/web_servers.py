@@ -38,8 +38,8 @@ from service import (  # noqa: E402
     SERVED,
     Load,
     dockerfile_command,
-    floor_command,
     load,
+    peer_command,
     prepare,
     render,
     scratch_dir,
@@ -124,7 +124,7 @@ def main() -> int:
         databases.append(database)
         floor_env = service_env(pg.database_url(database), redis_url)
         started[FLOOR] = (
-            floor_command(dockerfile_command(paths[first], python)),
+            peer_command(dockerfile_command(paths[first], python), "floor"),
             REPO_ROOT,
             floor_env,
         )

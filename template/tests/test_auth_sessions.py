@@ -1,7 +1,10 @@
 """Sessions end for real: a new password or e-mail needs the current password and logs
 out every other session, and logging out, refresh-token reuse and a password change make
-the access tokens of the sessions they end fail at once, not when they expire."""
+the access tokens of the sessions they end fail at once, not when they expire: on the
+routes that load the account (`CurrentUser`) and on those that only check who is calling
+(`SignedInCaller`, the item writes)."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -37,6 +40,11 @@ def auth(pair: dict[str, Any]) -> dict[str, str]:
 
 async def me(client: AsyncClient, pair: dict[str, Any]) -> int:
     return (await client.get(ME, headers=auth(pair))).status_code
+
+
+async def create_item(client: AsyncClient, pair: dict[str, Any]) -> int:
+    item = {"name": f"item {uuid.uuid4()}"}
+    return (await client.post("/api/v1/items", json=item, headers=auth(pair))).status_code
 
 
 async def refresh(client: AsyncClient, pair: dict[str, Any]) -> Any:
@@ -92,6 +100,7 @@ async def test_a_credentials_change_ends_every_other_session(
 @pytest.mark.usefixtures("ada")
 async def test_logging_out_ends_the_access_token_at_once(anonymous_client: AsyncClient) -> None:
     pair, other = await log_in(anonymous_client), await log_in(anonymous_client)
+    assert await create_item(anonymous_client, pair) == 201
 
     logout = await anonymous_client.post(
         "/api/v1/auth/logout", json={"refresh_token": pair["refresh_token"]}
@@ -99,7 +108,9 @@ async def test_logging_out_ends_the_access_token_at_once(anonymous_client: Async
 
     assert logout.status_code == 204
     assert await me(anonymous_client, pair) == 401
+    assert await create_item(anonymous_client, pair) == 401
     assert await me(anonymous_client, other) == 200  # another login is another session
+    assert await create_item(anonymous_client, other) == 201
 
 
 @pytest.mark.usefixtures("ada")
@@ -115,6 +126,7 @@ async def test_refresh_token_reuse_ends_the_familys_access_tokens_at_once(
     assert reused.status_code == 401
     assert await me(anonymous_client, first) == 401
     assert await me(anonymous_client, second) == 401
+    assert await create_item(anonymous_client, second) == 401
 
 
 async def test_disabling_an_account_ends_its_sessions_for_good(
@@ -130,6 +142,7 @@ async def test_disabling_an_account_ends_its_sessions_for_good(
     users = f"/api/v1/users/{ada.id}"
 
     await anonymous_client.patch(users, json={"is_active": False}, headers=auth(admin))
+    assert await create_item(anonymous_client, pair) == 401
     enabled = await anonymous_client.patch(users, json={"is_active": True}, headers=auth(admin))
 
     # Enabled again, the account needs a new login: the old one ended with the disabling.

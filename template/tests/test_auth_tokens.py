@@ -10,6 +10,7 @@ from httpx import AsyncClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth import tokens
 from app.auth.tokens import ALGORITHM, create_access_token
 from app.core.settings import Settings
 from app.db.database import Database
@@ -152,6 +153,24 @@ async def test_bad_access_tokens_are_refused(
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+async def test_a_token_that_passed_is_refused_once_it_expires(
+    anonymous_client: AsyncClient,
+    settings: Settings,
+    ada: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Checked in full once, then remembered: only the expiry is checked again.
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    token = forge(settings, ada, exp=expires)
+    assert (await me(anonymous_client, token)).status_code == 200
+
+    monkeypatch.setattr(tokens, "_now", lambda: expires.timestamp())
+    response = await me(anonymous_client, token)
+
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
 async def test_tampered_and_garbage_tokens_are_refused(
     anonymous_client: AsyncClient, settings: Settings, ada: User
 ) -> None:
@@ -172,6 +191,10 @@ async def test_tokens_of_deleted_or_disabled_users_are_refused(
     for user_id in (disabled.id, 10**12):
         token = create_access_token(user_id, session, settings)
         assert (await me(anonymous_client, token)).status_code == 401
+        created = await anonymous_client.post(
+            "/api/v1/items", json={"name": "x"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert created.status_code == 401
 
 
 @pytest.mark.usefixtures("ada")

@@ -1,6 +1,8 @@
 """bench/instructions.py's arithmetic and report, and bench/asgi_driver.py on a real app."""
 
 import argparse
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +24,7 @@ CALLGRIND_STDERR = """\
 ==4121== I   refs:      4,464,789,828
 """
 
-# An ASGI app with a lifespan, answering 200 for the ids the driver asks for and 404 else.
+# An ASGI app with a lifespan and no accounts, answering 200 but for /missing.
 PROBE_APP = """
 PATHS = []
 
@@ -35,8 +37,14 @@ def create_app():
             PATHS.append("shut down")
             await send({"type": "lifespan.shutdown.complete"})
             return
-        PATHS.append(scope["path"] + "?" + scope["query_string"].decode())
-        status = 200 if scope["path"] != "/missing" else 404
+        if scope["method"] == "POST":
+            body = (await receive())["body"].decode()
+            PATHS.append(f"POST {scope['path']} {body}")
+        else:
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+            target = scope["path"] + "?" + scope["query_string"].decode()
+            PATHS.append(f"{target} {auth}" if auth else target)
+        status = 404 if scope["path"] in ("/missing", "/api/v1/auth/signup") else 200
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
     return app
@@ -69,14 +77,15 @@ def test_the_report_gives_the_floors_count_over_each_apps() -> None:
 
 
 def run_driver(
-    tmp_path: Path, path: str, requests: int, warmup: int
+    tmp_path: Path, path: str, requests: int, warmup: int, authorization: str = ""
 ) -> subprocess.CompletedProcess[str]:
     (tmp_path / "probe.py").write_text(PROBE_APP, encoding="utf-8")
     command = [
         sys.executable, str(instructions.DRIVER), "probe:recorded", path, str(requests),
         str(warmup), str(tmp_path),
     ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {**os.environ, "BENCH_AUTHORIZATION": authorization}
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
 
 
 def test_the_driver_runs_the_lifespan_and_repeats_the_warm_up_ids(tmp_path: Path) -> None:
@@ -90,8 +99,47 @@ def test_the_driver_runs_the_lifespan_and_repeats_the_warm_up_ids(tmp_path: Path
     ]  # fmt: skip
 
 
-def test_the_driver_fails_on_an_answer_other_than_200(tmp_path: Path) -> None:
+def test_every_request_carries_the_members_authorization(tmp_path: Path) -> None:
+    result = run_driver(tmp_path, "/items/{n}", requests=1, warmup=1, authorization="Bearer t")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["/items/1? Bearer t", "/items/1? Bearer t", "shut down"]
+
+
+def test_an_app_without_accounts_has_no_member_to_sign_up(tmp_path: Path) -> None:
+    (tmp_path / "probe.py").write_text(PROBE_APP, encoding="utf-8")
+    command = [
+        sys.executable,
+        str(instructions.DRIVER),
+        "probe:create_app",
+        "member",
+        str(tmp_path),
+    ]
+
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert instructions.authorization(result.stdout) == ""
+
+
+def test_the_members_header_is_found_among_the_apps_log_lines() -> None:
+    stdout = '{"event": "request"}\nBearer abc.def.ghi\n{"event": "shutdown"}\n'
+
+    assert instructions.authorization(stdout) == "Bearer abc.def.ghi"
+
+
+def test_creates_post_an_item_with_a_name_of_its_own_each_time(tmp_path: Path) -> None:
+    result = run_driver(tmp_path, "POST /items", requests=2, warmup=1)
+
+    assert result.returncode == 0, result.stderr
+    creates = [json.loads(line.split(" ", 2)[2]) for line in result.stdout.splitlines()[:-1]]
+    assert len(creates) == 3
+    assert len({item["name"] for item in creates}) == 3
+    assert {item["quantity"] for item in creates} == {1}
+
+
+def test_the_driver_fails_on_an_answer_other_than_2xx(tmp_path: Path) -> None:
     result = run_driver(tmp_path, "/missing", requests=1, warmup=1)
 
     assert result.returncode != 0
-    assert "answers other than 200: [404]" in result.stderr
+    assert "answers other than 2xx: [404]" in result.stderr

@@ -97,3 +97,21 @@ def test_a_ratio_measured_around_the_service_is_reported_as_it_is() -> None:
 
     assert "| 12 (read 2, timeout 3, non-2xx 7) | 0.11 |" in text
     assert "(requests/s): item by id 4896, 5100, 4700." in text
+
+
+def test_each_service_is_also_reported_over_the_textbook_app() -> None:
+    floor = service.Measured(loads={"create": service.parse_wrk(CLEAN)}, ratios={"create": 1.0})
+    textbook = service.Measured(loads={"create": service.parse_wrk(CLEAN)}, ratios={"create": 0.1})
+    generated = service.Measured(
+        loads={"create": service.parse_wrk(CLEAN)}, ratios={"create": 0.16}
+    )
+    versions = dict.fromkeys(service.VERSIONS, "1.0") | {
+        "python": "3.12.1", "postgresql": "15", "wrk": "4.1.0", "cpu": "test cpu"
+    }  # fmt: skip
+    args = argparse.Namespace(threads=2, connections=64, warmup=5, duration=10)
+    measured = {"default": generated, "floor": floor, "textbook": textbook}
+
+    text = service.report(measured, [1.0], versions, args)
+
+    assert "| default | create | 4896 | 11.52 ms | 28.66 ms | 0 | 0.16 | 1.60 |" in text
+    assert "| textbook | create | 4896 | 11.52 ms | 28.66 ms | 0 | 0.10 | 1.00 |" in text

@@ -3,7 +3,7 @@ any), the permissions a route requires of them, and the account services."""
 
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from app.api.deps import SettingsDep
@@ -16,16 +16,19 @@ from app.db.repositories.users import UserRepository
 from app.db.session import SessionDep
 from app.models.user import User
 from app.services.tokens import TokenService
-from app.services.users import UserService
+from app.services.users import SignedIn, SignedInReads, UserService
+from app.state import app_state
 
 # auto_error=False: a missing token is answered in the project's error schema, not FastAPI's.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def get_access_claims(
-    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep
+    token: Annotated[str | None, Depends(oauth2_scheme)], request: Request
 ) -> AccessClaims | None:
-    return None if token is None else read_access_token(token, settings)
+    # The settings from the request rather than `SettingsDep`: one dependency fewer to
+    # resolve on every authenticated request.
+    return None if token is None else read_access_token(token, app_state(request.app).settings)
 
 
 async def get_optional_user(
@@ -60,9 +63,25 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 CurrentClaims = Annotated[AccessClaims, Depends(get_current_claims)]
 
 
-async def get_item_guard(user: CurrentUser) -> ItemOwnership:
+async def get_signed_in(
+    claims: Annotated[AccessClaims | None, Depends(get_access_claims)], request: Request
+) -> SignedIn:
+    """The caller without the account's ORM object, for routes that only check who they
+    are: the same check as `CurrentUser`'s, at a fraction of its cost."""
+    if claims is None:
+        raise AuthenticationError("You need to log in.")
+    caller = await SignedInReads(app_state(request.app).database.reader).get(claims)
+    if caller is None:
+        raise AuthenticationError("The session has ended or the account is disabled.")
+    return caller
+
+
+SignedInCaller = Annotated[SignedIn, Depends(get_signed_in)]
+
+
+async def get_item_guard(caller: SignedInCaller) -> ItemOwnership:
     """Only a signed-in user changes items, and only their own (an administrator, any)."""
-    return ItemOwnership(user)
+    return ItemOwnership(caller)
 
 
 ItemGuardDep = Annotated[ItemOwnership, Depends(get_item_guard)]

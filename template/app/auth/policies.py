@@ -1,13 +1,23 @@
 """Who may act on which record: access rules kept apart from the actions themselves."""
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from app.auth.errors import PermissionDeniedError
 from app.models.item import Item
-from app.models.user import User
 
 
-def ensure_can_change_item(user: User, item: Item) -> None:
+class Actor(Protocol):
+    """Who acts, as far as these rules ask: a `User`, or the `SignedIn` caller."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+def ensure_can_change_item(user: Actor, item: Item) -> None:
     if not (user.is_admin or item.owner_id == user.id):
         raise PermissionDeniedError("Only the item's owner or an administrator may change it.")
 
@@ -16,7 +26,7 @@ class ItemOwnership:
     """A signed-in user acting on items: they own the items they create, and change only
     those (an administrator, any)."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: Actor) -> None:
         self.user = user
 
     def new_item_columns(self) -> Mapping[str, object]:

@@ -21,8 +21,8 @@ lookup in PostgreSQL before the Redis GET.
 
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, Connection, any_, bindparam, cast, event, func, select
-from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy import BigInteger, Connection, any_, bindparam, cast, event, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import Text
@@ -48,17 +48,20 @@ def namespace_tags(namespace: str) -> tuple[str, ...]:
     return tuple(prefix_tag(":".join(parts[:n])) for n in range(1, len(parts) + 1))
 
 
-def _bump_statement(tags: Iterable[str]) -> Insert:
-    # Sorted, and in one statement: concurrent writers lock the rows in the same order, so
-    # they queue instead of deadlocking.
-    rows = [{"tag": tag, "version": 1} for tag in sorted(set(tags))]
-    return (
-        insert(CacheVersion)
-        .values(rows)
-        .on_conflict_do_update(
-            index_elements=[CacheVersion.tag], set_={"version": CacheVersion.version + 1}
-        )
+# One statement for any set of tags, built once: SQLAlchemy compiles it once, where a
+# VALUES list of the tags would be compiled anew for every write. Pass the tags sorted:
+# unnest yields them in order, so concurrent writers lock the rows in the same order and
+# queue instead of deadlocking.
+_BUMP = (
+    insert(CacheVersion)
+    .from_select(
+        ["tag", "version"],
+        select(func.unnest(bindparam("tags", type_=ARRAY(Text))), literal(1, BigInteger)),
     )
+    .on_conflict_do_update(
+        index_elements=[CacheVersion.tag], set_={"version": CacheVersion.version + 1}
+    )
+)
 
 
 def invalidate(
@@ -84,7 +87,7 @@ async def bump(
     """Bump now, in the transaction `connection` is in (for code without a session)."""
     names = {*tags, *(prefix_tag(prefix) for prefix in prefixes)}
     if names:
-        await connection.execute(_bump_statement(names))
+        await connection.execute(_BUMP, {"tags": sorted(names)})
 
 
 @event.listens_for(Session, "before_commit")
@@ -94,7 +97,7 @@ def _bump_before_commit(session: Session) -> None:
     if names := session.info.pop(_PENDING, None):
         session.flush()
         connection: Connection = session.connection()
-        connection.execute(_bump_statement(names))
+        connection.execute(_BUMP, {"tags": sorted(names)})
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -14,8 +14,9 @@ from app.schema.item import ItemCreate, ItemRead, ItemUpdate
 from app.schema.list_params import ListParams
 
 UNIQUE_VIOLATION = "23505"
-# A live item's columns, those of the response and no more.
-_READ_BY_ID = select(*(Item.__table__.c[name] for name in ItemRead.model_fields)).where(
+# The columns of the response and no more.
+_READ_COLUMNS = tuple(ItemRead.model_fields)
+_READ_BY_ID = select(*(Item.__table__.c[name] for name in _READ_COLUMNS)).where(
     Item.id == bindparam("item_id"), Item.deleted_at.is_(None)
 )
 
@@ -88,14 +89,14 @@ class ItemService:
     async def page(self, params: ListParams) -> tuple[Sequence[Item], int]:
         return await self.repository.page(params)
 
-    async def create(self, data: ItemCreate) -> Item:
-        item = Item(**data.model_dump(), **self.guard.new_item_columns())
+    async def create(self, data: ItemCreate) -> ItemRead:
+        values = {**data.model_dump(), **self.guard.new_item_columns()}
         try:
-            item = await self.repository.add(item)
+            row = await self.repository.insert(values, returning=_READ_COLUMNS)
         except IntegrityError as exc:
             raise self._conflict(exc, data.name) from exc
         self.invalidation.add(tags=["items:list"])
-        return item
+        return ItemRead.model_validate(row)
 
     async def update(self, item_id: int, data: ItemUpdate) -> Item:
         item = await self._changeable(item_id)

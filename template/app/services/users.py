@@ -2,23 +2,32 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.errors import AuthenticationError, PermissionDeniedError
 from app.auth.passwords import hash_password, verify_password
-from app.auth.tokens import InvalidTokenError, create_confirmation_token, read_confirmation_token
+from app.auth.tokens import (
+    AccessClaims,
+    InvalidTokenError,
+    create_confirmation_token,
+    read_confirmation_token,
+)
 from app.core.errors import AppError, ConflictError, NotFoundError, sqlstate
 from app.core.settings import Settings
+from app.db.reads import Reader
 from app.db.repositories.refresh_tokens import RefreshTokenRepository
-from app.db.repositories.users import UserRepository
+from app.db.repositories.users import SIGNED_IN, UserRepository
 from app.models.user import User
 from app.schema.list_params import ListParams
 from app.schema.user import UserCreate, UserUpdateAdmin, UserUpdateMe
 
 UNIQUE_VIOLATION = "23505"
+_SIGNED_IN_CALLER = select(User.__table__.c.id, User.__table__.c.is_admin).where(*SIGNED_IN)
 # One answer for an unknown e-mail, a wrong password, a locked and a disabled account:
 # a caller who does not know the password learns nothing about the account.
 BAD_CREDENTIALS = "Incorrect email or password."
@@ -38,6 +47,27 @@ class WrongPasswordError(PermissionDeniedError):
 
 class InvalidConfirmationError(AppError):
     code = "invalid_token"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The caller behind an access token, as much as a route that only checks who they
+    are needs: read without a session or an ORM object (app/db/reads.py says why)."""
+
+    id: int
+    is_admin: bool
+
+
+class SignedInReads:
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    async def get(self, claims: AccessClaims) -> SignedIn | None:
+        """The caller, if their account is active and the token's session is live."""
+        row = await self.reader.one_or_none(
+            _SIGNED_IN_CALLER, user_id=claims.user_id, session_id=claims.session_id
+        )
+        return None if row is None else SignedIn(**row)
 
 
 class UserService:

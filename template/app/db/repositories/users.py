@@ -8,11 +8,11 @@ from app.db.repositories.base import Repository
 from app.models.refresh_token import RefreshToken
 from app.models.user import User
 
-# The user behind an access token, in one round trip: the account must be active and the
+# Who is behind an access token, in one round trip: the account must be active and the
 # token's session (refresh-token family) still have a live token, so that logging out or
 # revoking a family ends its access tokens at once. Built once: building costs more than
 # running it.
-_SIGNED_IN = select(User).where(
+SIGNED_IN = (
     User.id == bindparam("user_id"),
     User.is_active,
     exists().where(
@@ -22,6 +22,7 @@ _SIGNED_IN = select(User).where(
         RefreshToken.expires_at > func.now(),
     ),
 )
+_SIGNED_IN = select(User).where(*SIGNED_IN)
 
 
 class UserRepository(Repository[User]):
