@@ -154,17 +154,21 @@ def collected(stderr: str) -> int:
 
 
 def report(counts: dict[tuple[str, str], float], args: argparse.Namespace) -> str:
-    """`counts`: instructions per request by app name and endpoint, the floor's among them."""
+    """`counts`: instructions per request by app name and endpoint, the floor's among them
+    (and the textbook app's, where it was counted)."""
     lines = [
         f"Instructions per request (callgrind, in process, {args.requests} requests after "
         f"{args.warmup}):",
         "",
-        "| App | Endpoint | Instructions per request | Floor's count over the app's |",
-        "|---|---|---:|---:|",
+        "| App | Endpoint | Instructions per request | Floor's count over the app's "
+        "| Textbook's count over the app's |",
+        "|---|---|---:|---:|---:|",
     ]
     floors = {endpoint: n for (name, endpoint), n in counts.items() if name == service.FLOOR}
+    textbook = {endpoint: n for (name, endpoint), n in counts.items() if name == service.TEXTBOOK}
     for (name, endpoint), n in counts.items():
-        lines.append(f"| {name} | {endpoint} | {n:,.0f} | {floors[endpoint] / n:.2f} |")
+        over = f"{textbook[endpoint] / n:.2f}" if endpoint in textbook else "-"
+        lines.append(f"| {name} | {endpoint} | {n:,.0f} | {floors[endpoint] / n:.2f} | {over} |")
     return "\n".join(lines)
 
 

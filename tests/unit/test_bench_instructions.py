@@ -71,9 +71,22 @@ def test_the_report_gives_the_floors_count_over_each_apps() -> None:
 
     text = instructions.report(counts, argparse.Namespace(requests=200, warmup=100))
 
-    assert "| floor | item by id | 300,000 | 1.00 |" in text
-    assert "| default, cache off | item by id | 1,200,000 | 0.25 |" in text
+    assert "| floor | item by id | 300,000 | 1.00 | - |" in text
+    assert "| default, cache off | item by id | 1,200,000 | 0.25 | - |" in text
     assert "200 requests after 100" in text
+
+
+def test_the_report_gives_the_textbook_apps_count_over_each_apps_too() -> None:
+    counts = {
+        ("floor", "create"): 360_000.0,
+        ("textbook", "create"): 3_600_000.0,
+        ("default", "create"): 2_400_000.0,
+    }
+
+    text = instructions.report(counts, argparse.Namespace(requests=200, warmup=50))
+
+    assert "| default | create | 2,400,000 | 0.15 | 1.50 |" in text
+    assert "| textbook | create | 3,600,000 | 0.10 | 1.00 |" in text
 
 
 def run_driver(
