@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from app.cache import versions
 from app.cache.backend import MemoryBackend
 from app.cache.decorator import cached
 from app.cache.keys import default_key_builder
@@ -17,6 +19,7 @@ from app.cache.service import CacheService
 from app.cache.versions import TagVersions, bump, invalidate, namespace_tags
 from app.core.settings import Settings
 from app.db.database import Database
+from app.db.reads import Reader
 from app.models import CacheVersion, Item
 from app.state import AppState, use_app_state
 
@@ -156,6 +159,41 @@ async def test_bump_moves_versions_in_a_connections_transaction(
     assert await version(database, "b") == 1
     assert await version(database, "prefix:p") == 1
     assert await TagVersions(database.reader).current(["a", "b", "prefix:p", "never"]) == 4
+
+
+async def bump_while_another_writer_holds_its_row(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, stripes: list[int]
+) -> int:
+    """Two writers bump one tag, the first holding its row uncommitted: the version after
+    both, or DBAPIError when the second had to wait for the first."""
+    tag = f"probe:{uuid.uuid4().hex}"
+    drawn = iter(stripes)
+    monkeypatch.setattr(versions, "_stripe", lambda: next(drawn))
+    try:
+        async with engine.connect() as first, engine.connect() as second:
+            await bump(first, tags=[tag])
+            await second.execute(text("SET LOCAL lock_timeout = '1s'"))
+            await bump(second, tags=[tag])
+            await second.commit()
+            await first.commit()
+        return await TagVersions(Reader(engine)).current([tag])
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(delete(CacheVersion).where(CacheVersion.tag == tag))
+
+
+async def test_writers_that_draw_different_rows_of_a_tag_do_not_wait_for_each_other(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await bump_while_another_writer_holds_its_row(engine, monkeypatch, [3, 7]) == 2
+
+
+async def test_writers_that_draw_the_same_row_queue_for_it(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the rows per tag are for: the same row makes the second writer wait.
+    with pytest.raises(DBAPIError, match="lock timeout"):
+        await bump_while_another_writer_holds_its_row(engine, monkeypatch, [3, 3])
 
 
 def test_a_namespace_depends_on_each_of_its_prefixes() -> None:

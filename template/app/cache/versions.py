@@ -17,11 +17,29 @@ in its own transaction, right before it commits. So:
 Versions only grow, so a sum of versions never comes back to an earlier value. Old
 entries are never deleted, only left to expire. The cost: a cached read is one version
 lookup in PostgreSQL before the Redis GET.
+
+A bumped row stays locked until its transaction commits, so writers that bump the same
+row queue for it, one commit after the other. Each tag therefore has `STRIPES` rows, and
+a write bumps one of them, drawn at random: its version is their sum, which still grows
+with every committed write, and writers wait for each other only when they draw the
+same row.
 """
 
+import random
 from collections.abc import Iterable
 
-from sqlalchemy import BigInteger, Connection, any_, bindparam, cast, event, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    SmallInteger,
+    any_,
+    bindparam,
+    cast,
+    event,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -55,13 +73,28 @@ def namespace_tags(namespace: str) -> tuple[str, ...]:
 _BUMP = (
     insert(CacheVersion)
     .from_select(
-        ["tag", "version"],
-        select(func.unnest(bindparam("tags", type_=ARRAY(Text))), literal(1, BigInteger)),
+        ["tag", "stripe", "version"],
+        select(
+            func.unnest(bindparam("tags", type_=ARRAY(Text))),
+            bindparam("stripe", type_=SmallInteger),
+            literal(1, BigInteger),
+        ),
     )
     .on_conflict_do_update(
-        index_elements=[CacheVersion.tag], set_={"version": CacheVersion.version + 1}
+        index_elements=[CacheVersion.tag, CacheVersion.stripe],
+        set_={"version": CacheVersion.version + 1},
     )
 )
+# Rows per tag: enough that concurrent writers rarely draw the same one.
+STRIPES = 16
+
+
+def _stripe() -> int:
+    return random.randrange(STRIPES)
+
+
+def _bump_parameters(names: Iterable[str]) -> dict[str, object]:
+    return {"tags": sorted(names), "stripe": _stripe()}
 
 
 def invalidate(
@@ -87,7 +120,7 @@ async def bump(
     """Bump now, in the transaction `connection` is in (for code without a session)."""
     names = {*tags, *(prefix_tag(prefix) for prefix in prefixes)}
     if names:
-        await connection.execute(_BUMP, {"tags": sorted(names)})
+        await connection.execute(_BUMP, _bump_parameters(names))
 
 
 @event.listens_for(Session, "before_commit")
@@ -97,7 +130,7 @@ def _bump_before_commit(session: Session) -> None:
     if names := session.info.pop(_PENDING, None):
         session.flush()
         connection: Connection = session.connection()
-        connection.execute(_BUMP, {"tags": sorted(names)})
+        connection.execute(_BUMP, _bump_parameters(names))
 
 
 @event.listens_for(Session, "after_transaction_end")

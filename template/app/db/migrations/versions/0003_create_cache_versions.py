@@ -21,8 +21,9 @@ def upgrade() -> None:
     op.create_table(
         "cache_versions",
         sa.Column("tag", sa.Text(), nullable=False),
+        sa.Column("stripe", sa.SmallInteger(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("tag", name=op.f("pk_cache_versions")),
+        sa.PrimaryKeyConstraint("tag", "stripe", name=op.f("pk_cache_versions")),
     )
 
 
